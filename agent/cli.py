@@ -1,0 +1,167 @@
+"""The `interviewer` command line: cases, index, search and eval (more commands join later)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from agent.settings import Settings, SettingsError
+from knowledge.markdown import KnowledgeFormatError
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"interviewer: error: {message} (see --help)\n")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(provider=getattr(args, "provider", None))
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    """Print the case catalogue: id and title, one per line."""
+    from knowledge.corpus import load_corpus
+
+    cases = load_corpus().cases
+    if args.format == "json":
+        print(json.dumps([{"id": c.id, "title": c.title, "summary": c.summary} for c in cases.values()], indent=2))
+        return 0
+    width = max(len(cid) for cid in cases)
+    for case in cases.values():
+        print(f"{case.id:<{width}}  {case.title}")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Build or update the knowledge index and print a summary."""
+    from agent.kb import open_index, sync_index
+
+    settings = _settings(args)
+    stats = sync_index(open_index(settings), rebuild=args.rebuild)
+    print(
+        f"indexed {stats.files} files, {stats.chunks} chunks "
+        f"({stats.files_changed} files changed, {stats.added} chunks embedded, {stats.removed} removed) "
+        f"in {stats.seconds:.2f} s -> {settings.index_dir}"
+    )
+    return 0
+
+
+def _check_choice(value: str | None, allowed: Sequence[str], what: str, hint: str) -> None:
+    if value is not None and value not in allowed:
+        raise CliError(f"unknown {what} '{value}' ({hint})")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Query the knowledge base and print the best passages."""
+    from knowledge.ids import CASE_IDS, DIMENSIONS
+    from knowledge.retrieval import METHODS, SearchFilters
+
+    query = " ".join(args.query).strip()
+    if not query:
+        raise CliError("the search query is empty")
+    if not 1 <= args.k <= 50:
+        raise CliError(f"-k must be between 1 and 50, got {args.k}")
+    _check_choice(args.case, CASE_IDS, "case id", "see `interviewer cases`")
+    _check_choice(args.step, DIMENSIONS, "step", "one of " + ", ".join(DIMENSIONS))
+    _check_choice(args.method, METHODS, "method", "one of " + ", ".join(METHODS))
+    settings = _settings(args)
+    from agent.kb import ready_retriever
+
+    retriever = ready_retriever(settings, show_progress=args.format != "json")
+    filters = SearchFilters(case_id=args.case, step=args.step, kind=args.kind, strict_case=args.only_case)
+    hits = retriever.search(query, k=args.k, filters=filters, method=args.method or settings.retrieval)
+    if args.format == "json":
+        fields = ("source", "heading", "case_id", "failure_mode", "step", "score", "text")
+        print(json.dumps([h.model_dump(include=set(fields)) for h in hits], indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no passage matches")
+    for n, hit in enumerate(hits, start=1):
+        print(f"{n}. [{hit.score:.4f}] {hit.source} › {hit.heading}")
+        snippet = " ".join(hit.text.split())
+        print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run an evaluation and print its table."""
+    if args.what == "retrieval":
+        from evals.retrieval_eval import main as retrieval_main
+
+        return retrieval_main(_settings(args), split=args.split, out=args.out)
+    raise CliError(f"unknown eval '{args.what}'")
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    """Start the interactive knowledge explorer."""
+    from agent.shell import explore
+
+    return explore(_settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = _Parser(add_help=False)
+    common.add_argument("--provider", choices=["offline", "openai"], help="model provider (default: offline engine)")
+    parser = _Parser(prog="interviewer", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("cases", help="list the case studies", parents=[common])
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_cases)
+
+    p = sub.add_parser("index", help="build or update the knowledge index", parents=[common])
+    p.add_argument("--rebuild", action="store_true", help="wipe the index and embed everything again")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="query the knowledge base", parents=[common])
+    p.add_argument("query", nargs="+", help="what to look for")
+    p.add_argument("-k", type=int, default=5, help="number of passages (1-50, default 5)")
+    p.add_argument("--case", help="a case id: that case's passages plus case-independent ones")
+    p.add_argument("--only-case", action="store_true", help="with --case: that case's passages only")
+    p.add_argument("--step", help="a dimension id (requirements, framing, …, communication)")
+    p.add_argument("--kind", choices=["framework", "rubric", "failure_mode", "case"])
+    p.add_argument("--method", help="hybrid (default), dense or bm25")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("shell", help="explore the knowledge base interactively", parents=[common])
+    p.set_defaults(func=cmd_shell)
+
+    p = sub.add_parser("eval", help="run an evaluation and print its table", parents=[common])
+    p.add_argument("what", choices=["retrieval"])
+    p.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    p.add_argument("--out", help="write the results as JSON to this file")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the command, turn known errors into one line on stderr."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (CliError, SettingsError, KnowledgeFormatError) as e:
+        print(f"interviewer: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"interviewer: error: {e.strerror or e} ({e.filename or 'file system'})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interviewer: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,88 @@
+"""Settings, read from the environment in exactly this one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+Provider = Literal["offline", "openai"]
+PREFIX = "INTERVIEWER_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one sentence naming the variable."""
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """Per-user data folder: $XDG_DATA_HOME/interviewer, else ~/.local/share/interviewer."""
+    xdg = env.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "interviewer"
+
+
+class Settings(BaseModel):
+    """Everything configurable about `interviewer`; build it with `Settings.from_env()`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data_dir: Path
+    provider: Provider = "offline"
+    model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+    @property
+    def index_dir(self) -> Path:
+        """Folder of the persistent chromadb collection."""
+        return self.data_dir / "index"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Folder for derived files that can be rebuilt (ONNX model, tiktoken BPE files)."""
+        return self.data_dir / "cache"
+
+    @property
+    def sessions_db(self) -> Path:
+        """SQLite file holding interview sessions."""
+        return self.data_dir / "sessions.sqlite3"
+
+    def require_api_key(self) -> SecretStr:
+        """Return the API key for the model provider, or raise naming the variable to set."""
+        if self.openai_api_key is None:
+            raise SettingsError("The openai provider needs an API key: set OPENAI_API_KEY.")
+        return self.openai_api_key
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read settings from environment variables (INTERVIEWER_*, OPENAI_*), then apply overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "data_dir": Path(env[PREFIX + "DATA_DIR"]).expanduser()
+            if env.get(PREFIX + "DATA_DIR")
+            else default_data_dir(env),
+        }
+        mapping = {
+            "provider": PREFIX + "PROVIDER",
+            "model": PREFIX + "MODEL",
+            "request_timeout_s": PREFIX + "TIMEOUT",
+            "retrieval": PREFIX + "RETRIEVAL",
+            "openai_api_key": "OPENAI_API_KEY",
+            "openai_base_url": "OPENAI_BASE_URL",
+        }
+        for field_name, var in mapping.items():
+            if env.get(var):
+                values[field_name] = env[var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            err = e.errors()[0]
+            name = str(err["loc"][0]) if err["loc"] else "setting"
+            var = mapping.get(name, PREFIX + name.upper())
+            raise SettingsError(f"Invalid value for {var}: {err['msg']}.") from e

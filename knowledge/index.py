@@ -1,0 +1,239 @@
+"""The persistent chromadb collection over the knowledge base, kept in sync incrementally."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from pydantic import BaseModel
+
+from knowledge import KNOWLEDGE_DIR
+from knowledge.chunking import Chunk, chunk_file, file_digest, knowledge_files, source_path
+
+COLLECTION = "knowledge"
+METADATA_KEYS = ("source", "heading", "kind", "doc_title", "case_id", "failure_mode", "step")
+
+Notify = Callable[[str], None]
+"""Receives one-line messages (rebuilds, warnings) meant for the user."""
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed texts into L2-normalised rows."""
+        ...
+
+
+class IndexStats(BaseModel):
+    """What a sync did: counts and wall time."""
+
+    files: int
+    chunks: int
+    files_changed: int
+    added: int
+    removed: int
+    seconds: float
+    rebuilt: bool
+
+
+def _to_metadata(chunk: Chunk, digest: str) -> dict[str, str]:
+    data = chunk.model_dump(include=set(METADATA_KEYS))
+    meta = {k: ("" if v is None else str(v)) for k, v in data.items()}
+    meta["file_digest"] = digest
+    return meta
+
+
+def chunk_from_record(chunk_id: str, document: str, meta: dict[str, Any]) -> Chunk:
+    """Rebuild a Chunk from what chromadb stores (empty strings stand for None)."""
+    return Chunk(
+        id=chunk_id,
+        text=document,
+        source=str(meta.get("source", "")),
+        heading=str(meta.get("heading", "")),
+        kind=str(meta.get("kind", "")),
+        doc_title=str(meta.get("doc_title", "")),
+        case_id=meta.get("case_id") or None,
+        failure_mode=meta.get("failure_mode") or None,
+        step=meta.get("step") or None,
+    )
+
+
+def _silence_chromadb_telemetry() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+
+
+class KnowledgeIndex:
+    """A chromadb collection on disk holding one embedded record per knowledge chunk."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder_factory: Callable[[], Embedder],
+        embedder_name: str = "all-MiniLM-L6-v2",
+        notify: Notify | None = None,
+    ) -> None:
+        self.index_dir = index_dir
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self.embedder_name = embedder_name
+        self._notify = notify or (lambda _msg: None)
+        self._collection: Any = None
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use (an unchanged sync never loads it)."""
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.index_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.index_dir.parent / "index.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _open(self) -> Any:
+        import chromadb
+
+        client = chromadb.PersistentClient(path=str(self.index_dir), settings=_silence_chromadb_telemetry())
+        collection = client.get_or_create_collection(
+            COLLECTION,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": self.embedder_name},
+        )
+        if (collection.metadata or {}).get("embedder") != self.embedder_name:
+            raise ValueError(f"index was built with another embedder ({collection.metadata})")
+        collection.count()
+        return collection
+
+    def _wipe(self) -> None:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        self._collection = None
+        shutil.rmtree(self.index_dir, ignore_errors=True)
+
+    def collection(self) -> Any:
+        """Open (or create) the collection; a corrupt or foreign index is wiped and recreated."""
+        if self._collection is not None:
+            return self._collection
+        try:
+            self._collection = self._open()
+        except Exception as e:  # chromadb raises many kinds on a damaged store
+            self._notify(f"The index at {self.index_dir} was unreadable ({type(e).__name__}); rebuilding it.")
+            self._wipe()
+            self._collection = self._open()
+        return self._collection
+
+    def is_empty(self) -> bool:
+        """True when the collection holds no chunks."""
+        return int(self.collection().count()) == 0
+
+    def sync(
+        self,
+        root: Path = KNOWLEDGE_DIR,
+        progress: Callable[[int, int], None] | None = None,
+        rebuild: bool = False,
+    ) -> IndexStats:
+        """Bring the collection in line with the markdown under root; embed only new or changed chunks."""
+        start = time.perf_counter()
+        with self._lock():
+            if rebuild:
+                self._wipe()
+            was_empty = self.is_empty()
+            col = self.collection()
+            stored = col.get(include=["metadatas"])
+            by_source: dict[str, dict[str, str]] = {}
+            for chunk_id, meta in zip(stored["ids"], stored["metadatas"] or [], strict=True):
+                by_source.setdefault(str(meta.get("source")), {})[chunk_id] = str(meta.get("file_digest"))
+            files = knowledge_files(root)
+            seen_sources: set[str] = set()
+            to_add: list[tuple[Chunk, str]] = []
+            to_delete: list[str] = []
+            to_retag: list[tuple[str, dict[str, str]]] = []
+            changed = 0
+            total = 0
+            for path in files:
+                source = source_path(path)
+                seen_sources.add(source)
+                digest = file_digest(path)
+                existing = by_source.get(source, {})
+                if existing and set(existing.values()) == {digest}:
+                    total += len(existing)
+                    continue
+                changed += 1
+                chunks = chunk_file(path)
+                total += len(chunks)
+                new_ids = {c.id for c in chunks}
+                to_delete.extend(i for i in existing if i not in new_ids)
+                for c in chunks:
+                    if c.id not in existing:
+                        to_add.append((c, digest))
+                    else:
+                        to_retag.append((c.id, _to_metadata(c, digest)))
+            for source, ids in by_source.items():
+                if source not in seen_sources:
+                    to_delete.extend(ids)
+            if to_delete:
+                col.delete(ids=to_delete)
+            if to_retag:
+                col.update(ids=[i for i, _ in to_retag], metadatas=[m for _, m in to_retag])
+            self._add(col, to_add, progress)
+        return IndexStats(
+            files=len(files),
+            chunks=total,
+            files_changed=changed,
+            added=len(to_add),
+            removed=len(to_delete),
+            seconds=round(time.perf_counter() - start, 3),
+            rebuilt=rebuild or (was_empty and bool(to_add)),
+        )
+
+    def _add(self, col: Any, items: list[tuple[Chunk, str]], progress: Callable[[int, int], None] | None) -> None:
+        batch = 64
+        for lo in range(0, len(items), batch):
+            part = items[lo : lo + batch]
+            vectors = self.embedder.embed([c.embedding_text() for c, _ in part])
+            col.add(
+                ids=[c.id for c, _ in part],
+                embeddings=vectors,
+                documents=[c.text for c, _ in part],
+                metadatas=[_to_metadata(c, d) for c, d in part],
+            )
+            if progress:
+                progress(min(lo + batch, len(items)), len(items))
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every chunk stored in the collection, in a stable order."""
+        got = self.collection().get(include=["documents", "metadatas"])
+        chunks = [
+            chunk_from_record(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+        ]
+        return sorted(chunks, key=lambda c: (c.source, c.heading))
+
+    def dense_query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """Nearest chunks to a query vector: (chunk id, cosine similarity), best first."""
+        col = self.collection()
+        n = min(k, int(col.count()))
+        if n == 0:
+            return []
+        res = col.query(query_embeddings=vector.reshape(1, -1), n_results=n, where=where, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
