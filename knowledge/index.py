@@ -208,6 +208,8 @@ class KnowledgeIndex:
 
     def _add(self, col: Any, items: list[tuple[Chunk, str]], progress: Callable[[int, int], None] | None) -> None:
         batch = 64
+        if progress and items:
+            progress(0, len(items))
         for lo in range(0, len(items), batch):
             part = items[lo : lo + batch]
             vectors = self.embedder.embed([c.embedding_text() for c, _ in part])
