@@ -1,4 +1,4 @@
-"""The `interviewer` command line: cases, index, search and eval (more commands join later)."""
+"""The `interviewer` command line: cases, index, search, grade and eval (more commands join later)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from agent.settings import Settings, SettingsError
@@ -99,6 +100,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
     raise CliError(f"unknown eval '{args.what}'")
 
 
+def _read_answer(path: str) -> str:
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError as e:
+        raise CliError(f"cannot read '{path}': it is a directory") from e
+    except OSError as e:
+        raise CliError(f"cannot read '{path}': {e.strerror or e}") from e
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise CliError(f"'{path}' is empty")
+    return text
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Grade one written answer, or a JSONL batch, with the offline grader."""
+    from agent.grading.batch import grade_batch
+    from agent.grading.offline import GradingInputError, grade_answer
+    from agent.grading.report import render_markdown
+    from agent.kb import embedder_factory
+    from knowledge.ids import CASE_IDS, LEVELS
+
+    try:
+        if args.batch:
+            if args.file or args.case:
+                raise CliError("--batch takes no FILE or --case (each line names its case)")
+            if not args.out:
+                raise CliError("--batch needs --out OUT.jsonl")
+            src = Path(args.batch)
+            if not src.is_file():
+                raise CliError(f"cannot read '{args.batch}': no such file")
+            embedder = embedder_factory(_settings(args))()
+            count = grade_batch(src, Path(args.out), embedder=embedder)
+            print(f"graded {count} answers -> {args.out}", file=sys.stderr)
+            return 0
+        if not args.file:
+            raise CliError("give an answer FILE (or --batch IN.jsonl --out OUT.jsonl)")
+        if not args.case:
+            raise CliError("--case ID is required (see `interviewer cases`)")
+        _check_choice(args.case, CASE_IDS, "case id", "see `interviewer cases`")
+        _check_choice(args.level, LEVELS, "level", "one of " + ", ".join(LEVELS))
+        answer = _read_answer(args.file)
+        embedder = embedder_factory(_settings(args))()
+        card = grade_answer(answer, args.case, args.level, embedder=embedder)
+    except GradingInputError as e:
+        raise CliError(str(e)) from e
+    if args.format == "json":
+        print(card.to_json())
+    else:
+        print(render_markdown(card), end="")
+    return 0
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
     """Start the interactive knowledge explorer."""
     from agent.shell import explore
@@ -131,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", help="hybrid (default), dense or bm25")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("grade", help="grade a written answer (or a JSONL batch) offline", parents=[common])
+    p.add_argument("file", nargs="?", help="the answer, plain text or markdown")
+    p.add_argument("--case", help="the case id the answer is for")
+    p.add_argument("--level", default="senior", help="mid, senior (default) or staff")
+    p.add_argument("--format", choices=["md", "json"], default="md")
+    p.add_argument("--batch", metavar="IN.jsonl", help='grade {"id", "case", "level"?, "answer"} lines')
+    p.add_argument("--out", metavar="OUT.jsonl", help="with --batch: where the scorecards go")
+    p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("shell", help="explore the knowledge base interactively", parents=[common])
     p.set_defaults(func=cmd_shell)

@@ -1,0 +1,377 @@
+"""Detectors for the 21 failure modes, following the contract's "How to read the definitions"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from agent.grading.analysis import Analysis
+from agent.grading.scorecard import FailureModeFinding
+from knowledge.corpus import Corpus
+from knowledge.ids import FAILURE_MODES, applicable_failure_modes
+
+Detector = Callable[[Analysis], str | None]
+"""Returns the evidence when the mode is present, None when it is absent."""
+
+MAJOR_MODES = frozenset({"ignores_serving", "no_baseline", "no_offline_metrics", "no_online_metrics"})
+"""Modes the contract names as major (a major failure keeps an answer below lean_hire)."""
+
+_RANDOM_SPLIT = re.compile(
+    r"\b(?:random(?:ly)?\s+(?:\w+\s+){0,3}split\w*|split\w*\s+(?:\w+\s+){0,4}random(?:ly)?|shuffl\w+\s+(?:\w+\s+){0,6}"
+    r"(?:split|80/|70/|90/)|random\s+(?:80|70|90)\s*/\s*\d+|random\s+train[/ -]test)",
+)
+_FUTURE_FEATURE = re.compile(
+    r"\b(?:actual\s+(?:delivery\s+(?:time|duration)|duration|prep\s+time)|refund\s+(?:issued|status)|"
+    r"dispute\s+(?:opened|status)|chargeback\s+(?:status|flag)|moderator\s+decision|lifetime\s+(?:counts?|views|clicks)"
+    r"\s+(?:computed|calculated)\s+(?:today|now)|over\s+the\s+(?:whole|entire|full)\s+(?:dataset|data|period|history)|"
+    r"including\s+the\s+test\s+(?:days|period|set))",
+)
+_FEATURE_CONTEXT = re.compile(r"\b(?:feature|features|input|inputs|use|using|include|signal)s?\b")
+_SKEW = re.compile(
+    r"\b(?:re-?implement\w*|rewrit\w+|re-?writ\w+|re-?cod\w+|port\w*|duplicat\w+|separate(?:ly)?|different(?:ly)?)"
+    r"\b[^.]{0,80}\b(?:serving|online|backend|production|real[- ]time|inference|service)\b"
+    r"|\b(?:serving|online|backend)\s+(?:team|service)\s+(?:re-?implement\w*|rewrit\w+|re-?comput\w+)"
+    r"|\bskew\s+(?:is|will\s+be)\s+(?:fine|ok|okay|acceptable|negligible)",
+)
+_SINGLE_STAGE = re.compile(
+    r"\b(?:scor\w+|rank\w*|run\w*|apply\w*|evaluat\w+|predict\w*|compar\w+|pass\w*)\s+(?:\w+\s+){0,4}"
+    r"(?:every|all(?:\s+the)?|each\s+of\s+the|the\s+(?:whole|entire|full))\s+(?:\w+\s+){0,2}"
+    r"(?:videos?|items?|products?|documents?|listings?|images?|events?|posts?|candidates?|catalog(?:ue)?s?|"
+    r"corpus|inventory|users?|members?|queries|completions?|pins?|ads?)"
+    r"|\bscore\s+everything|\bbrute[- ]force\b|\bfull\s+user[- ](?:by[- ])?item\s+(?:score\s+)?matrix"
+    r"|\bexhaustive(?:ly)?\s+(?:scor|search|rank)\w*",
+)
+_ACCURACY = re.compile(r"\baccuracy\b(?!\s*@)")
+_ACCURACY_FINE = re.compile(r"\btop[- ]?\d*k?[- ]accuracy|accuracy\s*@|\bk[- ]accuracy")
+_METRIC_CONTEXT = re.compile(r"\b(?:metric|measure|evaluat\w*|optimi[sz]\w*|report|track|target|%|percent|use|kpi)")
+_MISMATCH_CASES = frozenset(
+    {
+        "harmful-content-detection",
+        "ad-click-prediction",
+        "fraud-detection",
+        "spam-detection",
+        "video-recommendation",
+        "event-recommendation",
+        "news-feed",
+        "people-you-may-know",
+        "similar-listings",
+        "product-search-ranking",
+        "query-autocomplete",
+        "video-search",
+        "visual-search",
+        "street-view-blurring",
+    }
+)
+_FRAMING_PARTS = ("input", "output", "label", "task_type")
+
+
+def _first(a: Analysis, step: str, names: tuple[str, ...]) -> int | None:
+    hits = [h.sentence for n in names for h in a.signals.get(step, n)]
+    return min(hits) if hits else None
+
+
+def _harmful(a: Analysis, pattern: re.Pattern[str], context: re.Pattern[str] | None = None) -> int | None:
+    """First sentence with a non-negated clause that matches pattern (and context, if given)."""
+    for s in a.sentences:
+        for clause in s.clauses:
+            if clause.negated or clause.dismissed:
+                continue
+            if pattern.search(clause.text) and (context is None or context.search(clause.text)):
+                return s.index
+    return None
+
+
+def _dismissal_quote(a: Analysis, pattern: re.Pattern[str]) -> str:
+    for s in a.sentences:
+        if any(c.dismissed and pattern.search(c.text) for c in s.clauses):
+            return f' It is dismissed: "{a.quote(s.index)}".'
+    return ""
+
+
+def skipped_clarification(a: Analysis) -> str | None:
+    """Absent when, before the design starts, the answer asks or states assumptions about goals, scale, limits."""
+    design = _first(a, "modeling", ("complex_model", "baseline", "funnel"))
+    limit = design if design is not None else len(a.sentences)
+    for s in a.sentences[:limit]:
+        if s.is_heading and any(k in s.heading for k in ("requirement", "clarif", "assumption", "question")):
+            return None
+        if s.index in a.signals.sentences("requirements", ("question", "assumption")):
+            return None
+        if s.is_question:
+            return None
+    early = {c.sentence for c in a.covered("requirements") if c.sentence is not None and c.sentence < limit}
+    if len(early) >= 2:
+        return None
+    if design is not None:
+        return f'The design starts with "{a.quote(design)}" before any question or stated assumption.'
+    return "No clarifying question or stated assumption about goals, scale or constraints appears."
+
+
+def no_business_objective(a: Analysis) -> str | None:
+    """Absent when a business goal or its metric is named."""
+    if a.signals.has("requirements", "business_goal") or a.point_covered("clarify-objective"):
+        return None
+    return "No business goal or business metric (revenue, retention, losses, satisfaction) is named."
+
+
+def no_scale_estimate(a: Analysis) -> str | None:
+    """Absent once any concrete size is given (users, items, QPS, a latency number)."""
+    if a.signals.has("requirements", "scale") or a.signals.has("requirements", "latency_budget"):
+        return None
+    return "No concrete number for users, items, QPS or the latency budget appears."
+
+
+def vague_ml_framing(a: Analysis) -> str | None:
+    """Absent only when input, output, label and task type are all stated."""
+    missing = [p.replace("_", " ") for p in _FRAMING_PARTS if not a.signals.has("framing", p)]
+    if not missing:
+        return None
+    return f"The ML task is never fully framed: no {', no '.join(missing)} is stated."
+
+
+def no_data_plan(a: Analysis) -> str | None:
+    """Present when the answer never says where examples or their labels come from."""
+    if a.signals.has("data", "sources"):
+        return None
+    strong = [c for c in a.covered("data") if any(not cue.islower() or " " in cue for cue in c.cues)]
+    if strong and any(c.point.id.startswith(("log", "label")) for c in strong):
+        return None
+    return "No source of training examples or labels (logs, tables, a labelling process) is named."
+
+
+def data_leakage(a: Analysis) -> str | None:
+    """Present only when the answer does the leaking thing: a random split or a post-outcome feature."""
+    idx = _harmful(a, _RANDOM_SPLIT)
+    if idx is not None and a.case.id != "visual-search":
+        return f'Time-ordered data is split at random: "{a.quote(idx)}".'
+    idx = _harmful(a, _FUTURE_FEATURE, _FEATURE_CONTEXT)
+    if idx is not None:
+        return f'A feature uses information from after the prediction time: "{a.quote(idx)}".'
+    return None
+
+
+def class_imbalance_ignored(a: Analysis) -> str | None:
+    """Present when rare positives get no sampling, weighting or fitting metric."""
+    if a.signals.has("data", "imbalance"):
+        return None
+    fitting = re.compile(r"pr[- ]?auc|precision|recall|f1|average precision|log[- ]?loss|calibrat")
+    if any(fitting.search(h.match) for h in a.signals.get("evaluation", "offline_metric")):
+        return None
+    return (
+        "Positives are rare in this case, but no sampling, class weighting or imbalance-aware metric is planned."
+        + _dismissal_quote(a, re.compile(r"imbalanc|rare|sampl|weight"))
+    )
+
+
+def training_serving_skew(a: Analysis) -> str | None:
+    """Present only when features are computed separately for serving with no shared pipeline."""
+    idx = _harmful(a, _SKEW)
+    if idx is None:
+        for s in a.sentences:
+            if any(c.dismissed and "skew" in c.text for c in s.clauses):
+                idx = s.index
+                break
+    if idx is None or a.signals.has("data", "feature_store"):
+        return None
+    return f'Features are computed separately for serving with no shared pipeline: "{a.quote(idx)}".'
+
+
+def no_baseline(a: Analysis) -> str | None:
+    """Present when a model is proposed with no simple baseline, including a dismissed baseline."""
+    dismissed = _dismissal_quote(a, re.compile(r"baseline|heuristic|simple|rules|logistic|popular"))
+    explicit = any("baseline" in h.match.lower() for h in a.signals.get("modeling", "baseline"))
+    if dismissed and not explicit:
+        return f"A baseline is mentioned only to be dismissed.{dismissed}"
+    if a.signals.has("modeling", "baseline") or a.point_covered("simple-baseline"):
+        return None
+    complex_hits = a.signals.get("modeling", "complex_model")
+    if complex_hits:
+        return f'"{a.quote(complex_hits[0].sentence)}" is proposed with no simpler baseline to beat.{dismissed}'
+    if dismissed:
+        return f"No simple baseline is proposed.{dismissed}"
+    if a.signals.has("modeling", "model_any"):
+        return "A model is proposed, but no simple baseline (popularity, rules, logistic regression) to compare with."
+    return None
+
+
+def model_first(a: Analysis) -> str | None:
+    """Present when model internals fill the answer while data, serving and evaluation go unaddressed."""
+    internals = a.signals.sentences("modeling", ("internals",))
+    content = max(1, len(a.content_sentences))
+    if len(internals) < 3 or len(internals) / content < 0.25:
+        return None
+    if any(a.addressed(step) for step in ("data", "serving", "evaluation")):
+        return None
+    first = min(internals)
+    return (
+        f'The answer is spent on model internals ("{a.quote(first)}") while data, serving and evaluation '
+        "are not addressed."
+    )
+
+
+def single_stage_at_scale(a: Analysis) -> str | None:
+    """Present only when a heavy model scores the whole catalogue with no candidate stage."""
+    idx = _harmful(a, _SINGLE_STAGE)
+    if idx is None or a.signals.has("modeling", "funnel"):
+        return None
+    return f'A model scores the whole catalogue per request with no candidate stage: "{a.quote(idx)}".'
+
+
+def cold_start_ignored(a: Analysis) -> str | None:
+    """Present when new users or items get no plan where personalisation matters."""
+    if a.signals.has("modeling", "cold_start"):
+        return None
+    return "New users and new items get no plan (content features, popularity fallback, exploration)." + (
+        _dismissal_quote(a, re.compile(r"cold|new (?:user|item|video)"))
+    )
+
+
+def no_offline_metrics(a: Analysis) -> str | None:
+    """Present when no offline metric is named."""
+    if a.signals.has("evaluation", "offline_metric"):
+        return None
+    return "No offline metric (AUC, precision/recall, NDCG, MAE, …) is named." + _dismissal_quote(
+        a, re.compile(r"offline|metric")
+    )
+
+
+def no_online_metrics(a: Analysis) -> str | None:
+    """Present when no online metric or A/B test is named (a dismissed A/B test does not count)."""
+    if a.signals.has("evaluation", "online_test"):
+        return None
+    dismissed = _dismissal_quote(a, re.compile(r"a/?b|experiment|online|test"))
+    if dismissed:
+        return "No online test is kept: the A/B test is dismissed." + dismissed
+    online = re.compile(r"\b(?:online|in production|after launch|live|post[- ]launch|launch|rollout)\b")
+    for h in a.signals.get("evaluation", "online_metric"):
+        sentence = a.sentences[h.sentence]
+        if online.search(sentence.kept) or any(k in sentence.heading for k in ("evaluat", "metric")):
+            return None
+    return "No online metric or A/B test is proposed."
+
+
+def metric_mismatch(a: Analysis) -> str | None:
+    """Present only when the answer picks a metric that cannot fit, such as accuracy on rare positives."""
+    if a.case.id not in _MISMATCH_CASES:
+        return None
+    for s in a.sentences:
+        for clause in s.clauses:
+            if clause.negated or clause.dismissed or _ACCURACY_FINE.search(clause.text):
+                continue
+            if _ACCURACY.search(clause.text) and _METRIC_CONTEXT.search(clause.text):
+                return (
+                    "Accuracy is used as a metric where positives are rare or the output is ranked: "
+                    f'"{a.quote(s.index)}".'
+                )
+    return None
+
+
+def ignores_serving(a: Analysis) -> str | None:
+    """Present when there is no deployment or inference plan: batch vs online, latency, infrastructure."""
+    kinds = a.signals.kinds("serving") - {"rollout"}
+    if kinds or a.covered("serving"):
+        return None
+    return "No deployment or inference plan: nothing on batch versus online prediction, latency or infrastructure." + (
+        _dismissal_quote(a, re.compile(r"deploy|serv|api|infra|latency"))
+    )
+
+
+def no_fallback(a: Analysis) -> str | None:
+    """Present when nothing degrades gracefully; autoscaling, replicas and caching are not fallbacks."""
+    if ignores_serving(a) is not None:
+        return "With no serving plan there is no fallback either (implied by ignores_serving)."
+    if a.signals.has("serving", "fallback"):
+        return None
+    extra = ""
+    if a.signals.has("serving", "scaling") or a.signals.has("serving", "cache"):
+        extra = " Autoscaling, replicas and caching keep the service up but do not serve a degraded answer."
+    return "Nothing serves a degraded answer when a feature or the model is unavailable." + extra
+
+
+def no_monitoring(a: Analysis) -> str | None:
+    """Present when no drift or system-health monitoring is planned."""
+    if a.signals.has("monitoring", "monitor") or a.signals.has("monitoring", "drift"):
+        return None
+    return "No monitoring of data or prediction drift or of system health is planned." + _dismissal_quote(
+        a, re.compile(r"monitor|drift|alert")
+    )
+
+
+def no_retraining_plan(a: Analysis) -> str | None:
+    """Present when no retraining cadence or trigger is given."""
+    if a.signals.has("monitoring", "retrain"):
+        return None
+    return "No retraining cadence or trigger is given." + _dismissal_quote(a, re.compile(r"re-?train|refresh"))
+
+
+def feedback_loop_ignored(a: Analysis) -> str | None:
+    """Present when position bias or the model shaping its own training data is never addressed."""
+    if a.signals.has("monitoring", "feedback_loop") or a.point_covered("feedback-loop"):
+        return None
+    return (
+        "The model shapes its own training data here, but no feedback loop, position bias or exploration is addressed."
+    )
+
+
+def no_tradeoffs(a: Analysis) -> str | None:
+    """Present when no choice is compared with an alternative together with a reason."""
+    if tradeoff_sentences(a):
+        return None
+    return "Choices are asserted without comparing an alternative and giving a reason."
+
+
+def tradeoff_sentences(a: Analysis) -> list[int]:
+    """Sentences that compare an option with an alternative and give a reason (full text, dismissals included)."""
+    from agent.grading.signals import SIGNALS
+    from agent.grading.text import normalize
+
+    compare, reason = SIGNALS["communication"]["compare"], SIGNALS["communication"]["reason"]
+    found: list[int] = []
+    for s in a.sentences:
+        if s.is_heading:
+            continue
+        text = normalize(s.text)
+        if compare.search(text) and reason.search(text):
+            found.append(s.index)
+    return found
+
+
+DETECTORS: dict[str, Detector] = {
+    "skipped_clarification": skipped_clarification,
+    "no_business_objective": no_business_objective,
+    "no_scale_estimate": no_scale_estimate,
+    "vague_ml_framing": vague_ml_framing,
+    "no_data_plan": no_data_plan,
+    "data_leakage": data_leakage,
+    "class_imbalance_ignored": class_imbalance_ignored,
+    "training_serving_skew": training_serving_skew,
+    "no_baseline": no_baseline,
+    "model_first": model_first,
+    "single_stage_at_scale": single_stage_at_scale,
+    "cold_start_ignored": cold_start_ignored,
+    "no_offline_metrics": no_offline_metrics,
+    "no_online_metrics": no_online_metrics,
+    "metric_mismatch": metric_mismatch,
+    "ignores_serving": ignores_serving,
+    "no_fallback": no_fallback,
+    "no_monitoring": no_monitoring,
+    "no_retraining_plan": no_retraining_plan,
+    "feedback_loop_ignored": feedback_loop_ignored,
+    "no_tradeoffs": no_tradeoffs,
+}
+"""One detector per contract failure mode, in the contract's order."""
+assert list(DETECTORS) == list(FAILURE_MODES)
+
+
+def detect_failure_modes(a: Analysis, corpus: Corpus) -> list[FailureModeFinding]:
+    """Run the detectors of the modes that apply to the case; each finding cites its knowledge file."""
+    findings: list[FailureModeFinding] = []
+    for mode in applicable_failure_modes(a.case.id):
+        evidence = DETECTORS[mode](a)
+        if evidence is not None:
+            source = corpus.failure_modes[mode].source if mode in corpus.failure_modes else a.case.source
+            findings.append(FailureModeFinding(id=mode, step=FAILURE_MODES[mode], evidence=evidence, source=source))
+    return findings
+
+
+__all__ = ["DETECTORS", "MAJOR_MODES", "Detector", "detect_failure_modes", "tradeoff_sentences"]

@@ -1,0 +1,252 @@
+"""Case-independent signal patterns (baseline, A/B test, drift, ...) matched on normalised sentences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from agent.grading.text import Sentence
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])", re.IGNORECASE)
+
+
+_NUM = r"\d[\d,.]*\s*(?:k|m|b|bn|mm|million|billion|thousand|hundred|%)?"
+
+SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
+    "requirements": {
+        "question": _rx(r"clarif\w*|i(?:'d| would) ask|questions?|ask (?:about|whether|what|how)"),
+        "assumption": _rx(r"assum\w+|let'?s say|suppose|i(?:'ll| will) take"),
+        "business_goal": _rx(
+            r"business (?:goal|objective|metric|value|kpi)s?|kpis?|north star|revenue|retention|engagement|"
+            r"watch time|conversions?|bookings?|gmv|profit|losses|user satisfaction|satisfaction|churn|"
+            r"time spent|daily active|return rate|goal is|objective is|cost of (?:a )?(?:miss|fraud|errors?)"
+        ),
+        "scale": _rx(
+            rf"{_NUM}\s*(?:daily active users|monthly active users|dau|mau|users|members|customers|qps|rps|tps|"
+            r"requests|queries|searches|transactions|payments|orders|items|videos|posts|listings|products|events|"
+            r"ads|images|panoramas|emails|messages|documents|impressions|candidates|per second|/s|a day|per day|"
+            r"ms|milliseconds|seconds|gb|tb|pb)"
+            rf"|{_NUM}\s*(?:million|billion)|p9[59]|p50"
+        ),
+        "latency_budget": _rx(rf"{_NUM}\s*(?:ms|milliseconds)|latency (?:budget|requirement|target|sla)|p99"),
+        "constraints": _rx(r"constraints?|privacy|gdpr|regulat\w+|compliance|fairness|diversity|safety|budget"),
+    },
+    "framing": {
+        "input": _rx(r"inputs?|given (?:a|an|the) \w+|takes? (?:in|as input)|features? of the"),
+        "output": _rx(
+            r"outputs?|predicts?|predicting|returns? (?:a|the|an) (?:ranked|sorted|list|score|probability)|"
+            r"ranked list|top[- ]?k|top[- ]?\d+|scores? (?:each|every)|probability (?:of|that)|estimates?"
+        ),
+        "label": _rx(
+            r"labels?|labell?ed|ground truth|target variable|targets?|positives?|negatives?|y =|"
+            r"predict\w* (?:the |a )?(?:probability|likelihood|chance|odds) (?:of|that|they|the user|a user|users?)"
+        ),
+        "task_type": _rx(
+            r"(?:binary |multi[- ]?class |multi[- ]?label )?classification|classifier|regression|ranking|"
+            r"learning[- ]to[- ]rank|ltr|retrieval|object detection|detection|recommendation problem|"
+            r"pointwise|pairwise|listwise|segmentation|sequence prediction|language model(?:ling|ing)?|"
+            r"similarity search|nearest neighbou?r search"
+        ),
+        "objective": _rx(r"ml objective|objective|optimi[sz]e for|proxy"),
+    },
+    "data": {
+        "sources": _rx(
+            r"logs?|logged|logging|tables?|warehouse|data lake|event streams?|streams?|kafka|historical \w+|"
+            r"impressions?|click ?stream|annotat\w*|labell?ing|labell?ers|raters|human (?:review\w*|labels?|"
+            r"annotators?|moderators?)|crowd\w*|user reports|reports|chargebacks?|vendor|interaction data|"
+            r"implicit feedback|explicit feedback|collect\w*|records|transactions? history|order history|"
+            r"search history|watch history|click data|engagement data|query logs"
+        ),
+        "features": _rx(r"features?|feature engineering|embeddings?|counters?|aggregates?|signals"),
+        "split": _rx(
+            r"(?:time[- ]based|temporal|chronological|out[- ]of[- ]time|point[- ]in[- ]time|random|grouped|group)"
+            r" ?split|split (?:by|on) (?:time|date|day|user|drive)|train(?:ing)?[ /,]+(?:validation|test)|"
+            r"hold[- ]?out (?:set|period|days)"
+        ),
+        "imbalance": _rx(
+            r"imbalance\w*|rare (?:positives?|class|events?)|down[- ]?sampl\w*|under[- ]?sampl\w*|"
+            r"over[- ]?sampl\w*|smote|class weights?|weighted loss|focal loss|re-?weight\w*|"
+            r"negative sampling|base rate|positive rate|recalibrat\w*"
+        ),
+        "privacy": _rx(r"privacy|gdpr|pii|anonymi[sz]\w*|consent|encrypt\w*"),
+        "feature_store": _rx(r"feature store|shared (?:feature )?pipeline|same (?:feature )?code|logged features"),
+    },
+    "modeling": {
+        "baseline": _rx(
+            r"baselines?|heuristics?|rule[- ]based|rules engine|rules|popularity|most popular|trending|"
+            r"logistic regression|linear (?:model|regression)|bm25|tf[- ]?idf|gbdts?|gradient[- ]boost\w*|"
+            r"boosted trees|xgboost|lightgbm|catboost|historical averages?|simple (?:model|first model|heuristic)|"
+            r"off[- ]the[- ]shelf|pre[- ]?trained|matrix factori[sz]ation|co[- ]?(?:watch|visitation|occurrence)|"
+            r"naive bayes|start simple|keyword match\w*|n[- ]?gram counts?|frequency[- ]based"
+        ),
+        "complex_model": _rx(
+            r"deep (?:learning|neural|model|network|ranker|ranking model)|neural (?:net|network)s?|dnns?|"
+            r"transformers?|bert|gpt|llms?|two[- ]tower|dual[- ]encoder|gnns?|graph neural|lstms?|rnns?|cnns?|"
+            r"resnet|vit|attention|multi[- ]task (?:network|model|dnn|neural)|wide (?:&|and) deep|dcn|deepfm|"
+            r"cross[- ]encoder|yolo|faster r-?cnn|retinanet|mask r-?cnn|din|seq2seq|encoder"
+        ),
+        "model_any": _rx(
+            r"models?|classifiers?|ranker|regressor|network|xgboost|gbdt|logistic regression|algorithm|"
+            r"two[- ]tower|transformer|detector"
+        ),
+        "funnel": _rx(
+            r"candidate generation|candidate (?:retrieval|set|sources?|stage)|retrieval stage|two[- ]stage|"
+            r"multi[- ]stage|funnel|ann\b|approximate nearest|nearest[- ]neighbou?r|faiss|scann|hnsw|shortlist|"
+            r"first stage|inverted index|pre[- ]?filter\w*|re[- ]?rank\w*|retrieve (?:a few|top|the top|\d+)"
+        ),
+        "loss": _rx(
+            r"loss(?: function)?|cross[- ]entropy|log[- ]?loss|softmax|contrastive|triplet|hinge|mse loss|"
+            r"focal loss|bpr|lambdarank|negatives?"
+        ),
+        "cold_start": _rx(
+            r"cold[- ]?start|new (?:users?|items?|videos?|listings?|events?|ads?|advertisers?|members?|posts?|"
+            r"creators?|uploads?|products?|accounts?|queries)|no history|without history|little history|"
+            r"onboarding|content[- ]based|content features|explor\w+|bandits?|freshness boost"
+        ),
+        "internals": _rx(
+            r"layers?|heads?|hidden (?:units|size|dim\w*)|dimensions?|activation|relu|gelu|dropout|"
+            r"optimi[sz]er|adam\w*|sgd|learning rate|batch size|epochs?|embedding (?:size|dim\w*)|"
+            r"residual|layer ?norm|batch ?norm|warm[- ]?up|weight decay|attention heads?|blocks?|"
+            r"parameters|kernel size|pooling"
+        ),
+    },
+    "evaluation": {
+        "offline_metric": _rx(
+            r"auc|roc|pr[- ]?auc|precision|recall|f1|f-score|ndcg|mrr|map|mean average precision|"
+            r"average precision|log[- ]?loss|rmse|mae|mape|mse|hit ?rate|hits?@\s?\d*|recall@\s?\w*|"
+            r"precision@\s?\w*|iou|accuracy|calibration|normali[sz]ed (?:cross[- ])?entropy|offline metrics?|"
+            r"top[- ]?k accuracy|coverage|expected calibration error|brier|p50 error|mean absolute error"
+        ),
+        "online_test": _rx(
+            r"a/?b[- ]?test\w*|a/b|split test\w*|online (?:experiment|test|evaluation|metric)s?|"
+            r"controlled experiment|interleav\w*|hold[- ]?out (?:group|set of users|traffic)|holdout|"
+            r"treatment (?:and|vs\.?) control|champion[- ]challenger|canary|shadow (?:mode|test|deployment)|"
+            r"experiment\w*|bucket test"
+        ),
+        "online_metric": _rx(
+            r"ctr|click[- ]through rate|conversion rate|watch time|retention|revenue|session length|"
+            r"bookings?|dwell time|engagement rate|acceptance rate|connection rate|complaint rate|"
+            r"report rate|approval rate|fraud (?:losses|basis points)|on[- ]time rate|guardrails?"
+        ),
+    },
+    "serving": {
+        "mode": _rx(
+            r"batch (?:prediction|inference|scoring|job|pipeline)|online (?:prediction|inference|scoring|serving)|"
+            r"real[- ]time (?:inference|scoring|prediction|serving)|precomput\w+|pre-comput\w+|nightly|"
+            r"streaming inference|on[- ]device|at request time|synchronous\w*|asynchronous\w*"
+        ),
+        "latency": _rx(rf"latency|{_NUM}\s*(?:ms|milliseconds)|p99|response time|sla|time budget"),
+        "infra": _rx(
+            r"serving|deploy\w*|endpoint|api|micro-?service|service|model server|triton|tf serving|kubernetes|"
+            r"k8s|gpus?|cpus?|inference|feature store|redis|key[- ]value store|index|onnx|quanti[sz]\w+|"
+            r"distill\w*|load balanc\w*|request path|serving path"
+        ),
+        "cache": _rx(r"cach\w+|ttl|memoi[sz]\w*"),
+        "scaling": _rx(r"autoscal\w*|replicas?|horizontal\w* scal\w*|shard\w*|scale out|throughput"),
+        "fallback": _rx(
+            r"fall ?backs?|falls back|graceful(?:ly)? degrad\w*|degraded (?:mode|answer|response|results?)|"
+            r"circuit[- ]breaker|fail[- ](?:open|closed)|fails? (?:open|closed)|default (?:to|value|feed|list|"
+            r"ranking|score|decision|results?|prediction)s?|backup model|roll ?back|previous model version|"
+            r"if the (?:model|service|feature store|ranker|scorer) (?:is down|fails|times out|is unavailable|"
+            r"is slow)|serve (?:cached|popular|trending|the previous|a default)|missing features?"
+        ),
+        "rollout": _rx(r"canary|shadow|gradual rollout|ramp\w*|staged rollout|versioning|blue[- ]green"),
+    },
+    "monitoring": {
+        "monitor": _rx(
+            r"monitor\w*|dashboards?|alert\w*|alarms?|observability|on[- ]call|health checks?|"
+            r"track (?:latency|errors|error rate|metrics)|error rates?"
+        ),
+        "drift": _rx(
+            r"drift\w*|distribution (?:shift|change)s?|psi|kl divergence|population stability|"
+            r"covariate shift|concept shift|data quality|null rates?|feature distributions?|score distribution"
+        ),
+        "retrain": _rx(
+            r"re-?train\w*|refresh(?:es|ed|ing)? the model|model refresh|continuous(?:ly)? train\w*|"
+            r"online learning|incremental (?:training|learning|updates?)|(?:daily|weekly|monthly|nightly|hourly)"
+            r" (?:training|updates?|refresh|retrain\w*)|fine[- ]tun\w+ (?:daily|weekly|monthly|regularly)|"
+            r"train(?:ed)? (?:daily|weekly|monthly|nightly|every)|retraining cadence|stale model"
+        ),
+        "feedback_loop": _rx(
+            r"feedback loops?|position bias|exposure bias|presentation bias|selection bias|selective labels?|"
+            r"explor\w+|epsilon|bandits?|randomi[sz]ed (?:slots|traffic|exploration|holdout)|propensity|ips|"
+            r"hold[- ]?outs?|popularity bias|rich[- ]get[- ]richer|counterfactual|reject inference|"
+            r"self[- ]reinforc\w*|degenerate loop"
+        ),
+    },
+    "communication": {
+        "compare": _rx(
+            r"instead of|rather than|versus|vs\.?|compared (?:to|with)|trade[- ]?offs?|alternatives?|"
+            r"better than|worse than|cheaper than|faster than|simpler than|whereas|on the other hand|"
+            r"pros and cons|at the cost of|in exchange|over (?:a|an|the)? ?[\w-]+ because|outperform\w*|"
+            r"(?:prefer|chose|choose|pick)\w* \S+(?: \S+)? over|either .{1,40} or"
+        ),
+        "reason": _rx(
+            r"because|since|due to|so that|which means|given (?:that|the)|as it|as they|this means|"
+            r"the reason|that way|cheaper|faster|simpler|more (?:robust|accurate|expensive|scalable)|"
+            r"at the cost of|costs?|latency|trade[- ]?offs?|too slow|too expensive|can'?t|cannot|"
+            r"handles?|avoids?|captures?|requires?"
+        ),
+        "structure": _rx(r"first|then|next|finally|step \d|in summary|to summari[sz]e|overall|plan"),
+        "summary": _rx(r"in summary|to summari[sz]e|to wrap up|summary|recap|main risks?|in short"),
+    },
+}
+"""Step (or communication) -> signal name -> pattern, matched on a sentence's dismissal-free text."""
+
+
+@dataclass(frozen=True)
+class SignalHit:
+    """A signal found in a sentence."""
+
+    step: str
+    name: str
+    sentence: int
+    match: str
+
+
+def find_signals(sentences: Iterable[Sentence]) -> list[SignalHit]:
+    """Every (step, signal, sentence) hit in the answer, using only non-dismissed text."""
+    hits: list[SignalHit] = []
+    for sentence in sentences:
+        if not sentence.kept:
+            continue
+        for step, patterns in SIGNALS.items():
+            for name, pattern in patterns.items():
+                found = pattern.search(sentence.kept)
+                if found:
+                    hits.append(SignalHit(step, name, sentence.index, found.group(0)))
+    return hits
+
+
+class SignalIndex:
+    """Signal hits of one answer, looked up by step and name."""
+
+    def __init__(self, hits: list[SignalHit]) -> None:
+        """Index the hits."""
+        self.hits = hits
+        self._by: dict[tuple[str, str], list[SignalHit]] = {}
+        for hit in hits:
+            self._by.setdefault((hit.step, hit.name), []).append(hit)
+
+    def get(self, step: str, name: str) -> list[SignalHit]:
+        """The hits of one signal, in sentence order."""
+        return self._by.get((step, name), [])
+
+    def has(self, step: str, name: str) -> bool:
+        """Whether the signal appears anywhere."""
+        return bool(self._by.get((step, name)))
+
+    def sentences(self, step: str, names: Iterable[str] | None = None) -> set[int]:
+        """Indices of sentences with any of the step's signals (all signals when names is None)."""
+        wanted = set(names) if names is not None else None
+        return {h.sentence for h in self.hits if h.step == step and (wanted is None or h.name in wanted)}
+
+    def kinds(self, step: str) -> set[str]:
+        """Names of the step's signals that appear."""
+        return {h.name for h in self.hits if h.step == step}
+
+
+__all__ = ["SIGNALS", "SignalHit", "SignalIndex", "find_signals"]

@@ -1,0 +1,193 @@
+"""Answer text: sanitising, markdown-aware sentence splitting, and negation/dismissal per clause."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_CHARS = 100_000
+"""Answers longer than this are truncated (with a note) before grading."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_BOLD_LINE = re.compile(r"^\s*\*\*([^*]{2,80})\*\*:?\s*$")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|cf|dr|mr|ms|no|fig|al)\.)$", re.IGNORECASE)
+_CLAUSE_SPLIT = re.compile(
+    r"[;:!?]|,|\s[-–—]\s|\s(?:but|because|since|although|though|whereas|so that|so)\s", re.IGNORECASE
+)
+
+# A clause containing one of these is a dismissal: what it mentions is not covered.
+_DISMISS = re.compile(
+    r"""\b(?:
+        (?:don'?t|do\s+not|doesn'?t|does\s+not|won'?t|will\s+not|wouldn'?t|shouldn'?t|needn'?t|never)\s+
+            (?:really\s+)?(?:need|bother|require|have\s+to|worry|care|matter|plan|use|do|build|add|include)
+      | no\s+need | not\s+(?:needed|necessary|required|needed\s+here|important|worth|a\s+priority|relevant)
+      | unnecessary | overkill | out\s+of\s+scope | not\s+in\s+scope | isn'?t\s+(?:needed|necessary|required|important)
+      | aren'?t\s+(?:needed|necessary|required|important) | skip(?:s|ped|ping)?(?!\s+connections?)
+      | forget(?:\s+about)?
+      | can\s+(?:come|wait|be\s+done|be\s+added|be\s+handled)\s+later | (?:worry|think)\s+about\s+\w+(?:\s+\w+)?\s+later
+      | later\s+if\s+needed | leave\s+(?:out|aside|for\s+later) | let'?s\s+not | no\s+point\s+in | not\s+bother
+      | (?:is|are)\s+(?:just\s+)?an?\s+(?:engineering|implementation|infra(?:structure)?)\s+detail
+      | (?:just|simply)\s+(?:put|wrap|throw|stick)\s+(?:it|the\s+model)
+      | won'?t\s+be\s+(?:needed|necessary) | don'?t\s+matter | doesn'?t\s+matter | ignore | irrelevant
+      | good\s+enough\s+without | (?:we|i)\s+(?:can|could|will|'ll)\s+(?:drop|omit)
+    )\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A dismissal word that is itself negated ("we can't ignore position bias") is an insistence.
+_INSIST = re.compile(
+    r"\b(?:can'?t|cannot|must\s+not|mustn'?t|shouldn'?t|should\s+not|don'?t|do\s+not|never|not)\s+"
+    r"(?:ignore|skip|forget|overlook|neglect)",
+    re.IGNORECASE,
+)
+# These introduce the dismissed part; it runs to the end of the clause.
+_FORWARD = re.compile(r"\b(?:instead\s+of|rather\s+than|without(?:\s+any)?|in\s+place\s+of)\b", re.IGNORECASE)
+# A clause containing one of these is negated: a harmful thing it names is not being done.
+_NEGATOR = re.compile(
+    r"\b(?:not|no|never|avoid\w*|instead|rather|don'?t|doesn'?t|won'?t|wouldn'?t|shouldn'?t|can'?t|cannot|"
+    r"isn'?t|aren'?t|unlike|wrong|mistake|misleading|useless|meaningless|bad|pitfall|trap|prevent\w*|"
+    r"risk\w*|naive|naïve|leak\w*|beware|careful|rather\s+than|inflate\w*)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A part of a sentence between commas, semicolons or joining words."""
+
+    text: str
+    dismissed: bool
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence (or heading, bullet or table row) of an answer, with its dismissal-free text."""
+
+    index: int
+    text: str
+    kept: str
+    heading: str
+    is_heading: bool
+    clauses: tuple[Clause, ...] = field(default_factory=tuple)
+
+    @property
+    def dismissed(self) -> bool:
+        """True when some clause of the sentence dismisses what it mentions."""
+        return any(c.dismissed for c in self.clauses)
+
+    @property
+    def is_question(self) -> bool:
+        """True when the sentence asks something."""
+        return self.text.rstrip().endswith("?")
+
+
+def sanitize(raw: str) -> tuple[str, list[str]]:
+    """Strip control and binary characters, normalise newlines, truncate very long text; return notes."""
+    notes: list[str] = []
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    stripped = _CONTROL.sub("", text)
+    if len(stripped) != len(text):
+        notes.append(f"removed {len(text) - len(stripped)} control or binary characters")
+    text = unicodedata.normalize("NFC", stripped)
+    if len(text) > MAX_CHARS:
+        notes.append(f"answer truncated from {len(text)} to {MAX_CHARS} characters")
+        text = text[:MAX_CHARS]
+    return text, notes
+
+
+def normalize(text: str) -> str:
+    """Lower-case, unify quotes and dashes, strip markdown emphasis and squeeze whitespace."""
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = text.replace("–", "-").replace("—", "-").replace("`", "").replace("**", "").replace("__", "")
+    return " ".join(text.lower().split())
+
+
+def _is_dismissal(clause: str) -> bool:
+    return bool(_DISMISS.search(clause)) and not _INSIST.search(clause)
+
+
+def split_clauses(sentence: str) -> list[Clause]:
+    """Split a sentence into clauses and mark dismissed and negated ones."""
+    clauses: list[Clause] = []
+    for part in _CLAUSE_SPLIT.split(sentence):
+        part = part.strip()
+        if not part:
+            continue
+        forward = _FORWARD.search(part)
+        if forward:
+            head = part[: forward.start()].strip()
+            if head:
+                clauses.append(Clause(head, _is_dismissal(head), bool(_NEGATOR.search(head))))
+            clauses.append(Clause(part[forward.start() :], True, True))
+            continue
+        clauses.append(Clause(part, _is_dismissal(part), bool(_NEGATOR.search(part))))
+    return clauses
+
+
+def _paragraph_sentences(paragraph: str) -> list[str]:
+    pieces = _SENT_SPLIT.split(paragraph)
+    out: list[str] = []
+    for piece in pieces:
+        if out and _ABBREV.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return [p.strip() for p in out if p.strip()]
+
+
+def _lines_to_units(text: str) -> list[tuple[str, bool]]:
+    """Turn markdown into (unit, is_heading) pairs: headings, bullets, table rows and paragraph sentences."""
+    units: list[tuple[str, bool]] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        if buffer:
+            units.extend((s, False) for s in _paragraph_sentences(" ".join(buffer)))
+            buffer.clear()
+
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("```") or re.fullmatch(r"[-*_=|: ]{3,}", stripped):
+            flush()
+            continue
+        heading = _HEADING.match(line) or _BOLD_LINE.match(line)
+        if heading:
+            flush()
+            units.append((heading.group(1).strip(), True))
+        elif _BULLET.match(line):
+            flush()
+            buffer.append(_BULLET.sub("", line, count=1).strip())
+        elif stripped.startswith("|"):
+            flush()
+            cells = [c.strip() for c in stripped.strip("|").split("|") if c.strip()]
+            if cells:
+                units.append(("; ".join(cells), False))
+        else:
+            buffer.append(stripped)
+    flush()
+    return units
+
+
+def split_sentences(text: str, max_sentences: int = 2_000) -> list[Sentence]:
+    """Split an answer into sentences, markdown-aware, each with its clauses and dismissal-free text."""
+    sentences: list[Sentence] = []
+    heading = ""
+    for unit, is_heading in _lines_to_units(text):
+        if len(sentences) >= max_sentences:
+            break
+        display = " ".join(unit.replace("**", "").replace("`", "").split())
+        if not re.search(r"[A-Za-z0-9]", display):
+            continue
+        if is_heading:
+            heading = normalize(display)
+        clauses = tuple(split_clauses(normalize(display)))
+        kept = " ".join(c.text for c in clauses if not c.dismissed)
+        sentences.append(Sentence(len(sentences), display, kept, heading, is_heading, clauses))
+    return sentences
+
+
+__all__ = ["MAX_CHARS", "Clause", "Sentence", "normalize", "sanitize", "split_clauses", "split_sentences"]
