@@ -97,6 +97,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from evals.retrieval_eval import main as retrieval_main
 
         return retrieval_main(_settings(args), split=args.split, out=args.out)
+    if args.what == "grading":
+        from evals.grading_eval import main as grading_main
+
+        return grading_main(split=args.split, out=args.out)
     raise CliError(f"unknown eval '{args.what}'")
 
 
@@ -198,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_shell)
 
     p = sub.add_parser("eval", help="run an evaluation and print its table", parents=[common])
-    p.add_argument("what", choices=["retrieval"])
+    p.add_argument("what", choices=["retrieval", "grading"])
     p.add_argument("--split", choices=["dev", "test", "all"], default="all")
     p.add_argument("--out", help="write the results as JSON to this file")
     p.set_defaults(func=cmd_eval)
