@@ -118,13 +118,16 @@ def _read_answer(path: str) -> str:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    """Grade one written answer, or a JSONL batch, with the offline grader."""
+    """Grade one written answer, or a JSONL batch, offline or (--provider openai) with the model grader."""
     from agent.grading.batch import grade_batch
     from agent.grading.offline import GradingInputError, grade_answer
+    from agent.grading.provider import answer_grader, grade_batch_with
     from agent.grading.report import render_markdown
     from agent.kb import embedder_factory
+    from agent.llm.factory import chat_model_from_settings
     from knowledge.ids import CASE_IDS, LEVELS
 
+    model = chat_model_from_settings(_settings(args))  # a missing key fails here, before any work
     try:
         if args.batch:
             if args.file or args.case:
@@ -135,7 +138,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
             if not src.is_file():
                 raise CliError(f"cannot read '{args.batch}': no such file")
             embedder = embedder_factory(_settings(args))()
-            count = grade_batch(src, Path(args.out), embedder=embedder)
+            if model is None:
+                count = grade_batch(src, Path(args.out), embedder=embedder)
+            else:
+                count = grade_batch_with(src, Path(args.out), answer_grader(model, embedder))
             print(f"graded {count} answers -> {args.out}", file=sys.stderr)
             return 0
         if not args.file:
@@ -146,7 +152,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         _check_choice(args.level, LEVELS, "level", "one of " + ", ".join(LEVELS))
         answer = _read_answer(args.file)
         embedder = embedder_factory(_settings(args))()
-        card = grade_answer(answer, args.case, args.level, embedder=embedder)
+        if model is None:
+            card = grade_answer(answer, args.case, args.level, embedder=embedder)
+        else:
+            card = answer_grader(model, embedder)(answer, args.case, args.level)
     except GradingInputError as e:
         raise CliError(str(e)) from e
     if args.format == "json":
@@ -189,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("grade", help="grade a written answer (or a JSONL batch) offline", parents=[common])
+    p = sub.add_parser("grade", help="grade a written answer (or a JSONL batch)", parents=[common])
     p.add_argument("file", nargs="?", help="the answer, plain text or markdown")
     p.add_argument("--case", help="the case id the answer is for")
     p.add_argument("--level", default="senior", help="mid, senior (default) or staff")
@@ -218,14 +227,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     except (CliError, SettingsError, KnowledgeFormatError) as e:
         print(f"interviewer: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return 0
     except OSError as e:
         print(f"interviewer: error: {e.strerror or e} ({e.filename or 'file system'})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interviewer: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 def main() -> None:
