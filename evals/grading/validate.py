@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent                      # /work/main
@@ -30,7 +31,7 @@ KEYS = ["id", "case", "level", "answer", "band", "overall", "dimensions", "failu
         "injection_span", "clean_band", "tags", "split", "notes"]
 
 
-def band_of(overall):
+def band_of(overall: float) -> str:
     if overall < 1.75:
         return "strong_no_hire"
     if overall < 2.5:
@@ -40,30 +41,30 @@ def band_of(overall):
     return "strong_hire"
 
 
-def words(text):
+def words(text: str) -> int:
     return len(re.findall(r"\S+", text))
 
 
-def contract_modes():
+def contract_modes() -> tuple[list[str], dict[str, str]]:
     """Failure-mode ids and the restricted-applicability table, parsed from the contract."""
     text = CONTRACT.read_text(encoding="utf-8")
     fm = text.split("## Failure modes", 1)[1]
     table, rest = fm.split("### Which modes apply to which case", 1)
     ids = re.findall(r"^\|\s*`([a-z_]+)`\s*\|", table, flags=re.M)
-    restricted = {}
+    restricted: dict[str, str] = {}
     applic = rest.split("### How to read", 1)[0]
     for mode, where in re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*(.+?)\s*\|\s*$", applic, flags=re.M):
         restricted[mode] = where
     return ids, restricted
 
 
-def case_front_matter_modes(path):
+def case_front_matter_modes(path: Path) -> list[str] | None:
     text = path.read_text(encoding="utf-8")
     m = re.search(r"^failure_modes:\s*\[(.*?)\]", text, flags=re.M)
     return [x.strip() for x in m.group(1).split(",")] if m else None
 
 
-def applicable(mode, case, restricted, case_ids):
+def applicable(mode: str, case: str, restricted: dict[str, str], case_ids: list[str]) -> bool:
     if mode not in restricted:
         return True
     where = restricted[mode]
@@ -74,7 +75,7 @@ def applicable(mode, case, restricted, case_ids):
     return case in listed
 
 
-def main(path):
+def main(path: Path | str) -> int:
     errors = []
     mode_ids, restricted = contract_modes()
     case_ids = sorted(p.stem for p in CASES_DIR.glob("*.md"))
@@ -172,7 +173,7 @@ def main(path):
     for it in good:
         if "level_pair" in it["tags"]:
             pairs[it["answer"]].append(it)
-    for text, group in pairs.items():
+    for _text, group in pairs.items():
         ids = [g["id"] for g in group]
         if len(group) != 2:
             errors.append(f"level pair {ids}: expected exactly 2 items with the same answer")
@@ -192,7 +193,7 @@ def main(path):
             errors.append(f"level pair {ids}: higher level should score lower")
 
     # counts
-    def count(key):
+    def count(key: Any) -> collections.Counter[Any]:
         return collections.Counter(key(it) for it in good)
     by_band = count(lambda it: it["band"])
     by_case = count(lambda it: it["case"])
@@ -232,7 +233,7 @@ def main(path):
 
     print(f"answers: {len(good)}   injections: {n_inj}   level pairs: {len(pairs)}")
     print("by band:  " + ", ".join(f"{b} {by_band[b]}" for b in BANDS))
-    print("by level: " + ", ".join(f"{l} {by_level[l]}" for l in ["mid", "senior", "staff"]))
+    print("by level: " + ", ".join(f"{lv} {by_level[lv]}" for lv in ["mid", "senior", "staff"]))
     print("by split: " + ", ".join(f"{s} {by_split[s]}" for s in ["dev", "test"]))
     print("by split x band: " + ", ".join(f"{s}/{b} {by_split_band[(s, b)]}" for s in ["dev", "test"] for b in BANDS))
     print("by case:")
@@ -249,8 +250,8 @@ def main(path):
 
     if errors:
         print(f"\n{len(errors)} error(s):")
-        for e in errors:
-            print("  " + e)
+        for err in errors:
+            print("  " + err)
         return 1
     print("\nOK: all checks passed")
     return 0

@@ -1,0 +1,201 @@
+"""The OpenAI-compatible adapter (OpenAI, Ollama, vLLM, LM Studio, llama.cpp) over langchain-openai's ChatOpenAI.
+
+The only module that touches the SDK. Choices made for llama.cpp compatibility:
+
+- `max_tokens` travels in `extra_body`: llama.cpp ignores langchain's `max_completion_tokens`.
+- Structured output is a forced function call (`method="function_calling"`): `json_schema` response
+  formats give HTTP 500 there, while tool calls are grammar-constrained.
+- With `OPENAI_BASE_URL` set and no `OPENAI_API_KEY` (a local server), the placeholder key
+  "not-needed" is sent; with neither, construction fails with the settings' one-sentence error.
+
+Construction makes no network call; SDK and HTTP errors are mapped to the `ModelError` family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import SecretStr
+
+from agent.llm.base import (
+    Message,
+    ModelBadOutput,
+    ModelError,
+    ModelRefusal,
+    ModelReply,
+    ModelTimeout,
+    ModelUnavailable,
+    T,
+    Usage,
+)
+from agent.settings import Settings
+
+LOCAL_PLACEHOLDER_KEY = "not-needed"
+"""Sent as the API key when only OPENAI_BASE_URL is set (local servers ignore it)."""
+DEFAULT_MAX_RETRIES = 2
+
+try:  # openai>=3 is backed by httpx2 (an API-identical fork); its exceptions are distinct classes.
+    import httpx2
+
+    _TIMEOUTS: tuple[type[BaseException], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
+    _TRANSPORT: tuple[type[BaseException], ...] = (httpx.TransportError, httpx2.TransportError)
+except ImportError:  # pragma: no cover - openai<3
+    _TIMEOUTS = (httpx.TimeoutException,)
+    _TRANSPORT = (httpx.TransportError,)
+
+
+def _to_langchain(messages: list[Message]) -> list[BaseMessage]:
+    kinds: dict[str, type[BaseMessage]] = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    return [kinds[m.role](content=m.content) for m in messages]
+
+
+def _map_error(e: BaseException, model: str) -> ModelError:
+    """Translate an SDK or transport exception into the ModelError family (others are not ours to map)."""
+    if isinstance(e, (openai.APITimeoutError, *_TIMEOUTS)):
+        return ModelTimeout(f"{model}: the request timed out")
+    if isinstance(e, openai.APIStatusError):
+        return ModelUnavailable(f"{model}: HTTP {e.status_code} from the endpoint: {str(e.message)[:200]}")
+    if isinstance(e, (openai.APIConnectionError, *_TRANSPORT)):
+        return ModelUnavailable(f"{model}: cannot reach the endpoint ({type(e).__name__})")
+    if isinstance(e, openai.ContentFilterFinishReasonError):
+        return ModelRefusal(f"{model}: the reply was stopped by a content filter")
+    if isinstance(e, openai.LengthFinishReasonError):
+        return ModelBadOutput(f"{model}: the reply hit the token limit before it was complete")
+    return ModelUnavailable(f"{model}: {type(e).__name__}: {str(e)[:200]}")
+
+
+_MAPPED: tuple[type[BaseException], ...] = (openai.OpenAIError, *_TIMEOUTS, *_TRANSPORT)
+
+
+def _text_of(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts = [p if isinstance(p, str) else str(p.get("text", "")) for p in content]
+    return "".join(parts)
+
+
+def _refusal(message: BaseMessage) -> str | None:
+    """The refusal text of a reply, if the endpoint marked it as one (refusal field or content filter)."""
+    refusal = message.additional_kwargs.get("refusal")
+    if refusal:
+        return str(refusal)
+    if message.response_metadata.get("finish_reason") == "content_filter":
+        return "stopped by a content filter"
+    return None
+
+
+def _usage(message: BaseMessage) -> Usage:
+    meta = getattr(message, "usage_metadata", None) or {}
+    return Usage(prompt_tokens=int(meta.get("input_tokens", 0)), completion_tokens=int(meta.get("output_tokens", 0)))
+
+
+class OpenAIChatModel:
+    """A ChatModel backed by an OpenAI-compatible endpoint through langchain-openai's ChatOpenAI."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: SecretStr,
+        base_url: str | None = None,
+        timeout_s: float = 30.0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: Any | None = None,
+        http_async_client: Any | None = None,
+    ) -> None:
+        """Build the client (temperature 0); no network call happens here."""
+        from langchain_openai import ChatOpenAI
+
+        self.name = model
+        self._llm = ChatOpenAI(
+            model=model,
+            api_key=api_key,
+            base_url=base_url,
+            temperature=0,
+            timeout=timeout_s,
+            max_retries=max_retries,
+            http_client=http_client,
+            http_async_client=http_async_client,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        http_client: Any | None = None,
+        http_async_client: Any | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> OpenAIChatModel:
+        """Build from Settings; a missing key raises SettingsError naming OPENAI_API_KEY (placeholder if local)."""
+        if settings.openai_api_key is None and settings.openai_base_url:
+            key = SecretStr(LOCAL_PLACEHOLDER_KEY)
+        else:
+            key = settings.require_api_key()
+        return cls(
+            model=settings.model,
+            api_key=key,
+            base_url=settings.openai_base_url,
+            timeout_s=settings.request_timeout_s,
+            max_retries=max_retries,
+            http_client=http_client,
+            http_async_client=http_async_client,
+        )
+
+    @staticmethod
+    def _extra(max_tokens: int | None) -> dict[str, Any]:
+        return {"extra_body": {"max_tokens": max_tokens}} if max_tokens is not None else {}
+
+    def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> ModelReply:
+        """Return the reply text and token usage; a refusal raises ModelRefusal."""
+        try:
+            reply = self._llm.invoke(_to_langchain(messages), **self._extra(max_tokens))
+        except _MAPPED as e:
+            raise _map_error(e, self.name) from e
+        refusal = _refusal(reply)
+        if refusal is not None:
+            raise ModelRefusal(f"{self.name} refused: {refusal[:200]}")
+        return ModelReply(text=_text_of(reply), usage=_usage(reply))
+
+    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+        """Yield text pieces as the endpoint streams them (server-sent events)."""
+        try:
+            for chunk in self._llm.stream(_to_langchain(messages), **self._extra(max_tokens)):
+                text = _text_of(chunk)
+                if text:
+                    yield text
+        except _MAPPED as e:
+            raise _map_error(e, self.name) from e
+
+    def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int | None = None) -> T:
+        """Return the reply as a schema instance via a forced tool call; unusable output raises ModelBadOutput."""
+        runnable = self._llm.with_structured_output(
+            schema, method="function_calling", include_raw=True, **self._extra(max_tokens)
+        )
+        try:
+            out = runnable.invoke(_to_langchain(messages))
+        except _MAPPED as e:
+            raise _map_error(e, self.name) from e
+        if not isinstance(out, dict):
+            raise ModelBadOutput(f"{self.name}: unexpected structured reply of type {type(out).__name__}")
+        raw, parsed, error = out.get("raw"), out.get("parsed"), out.get("parsing_error")
+        if isinstance(raw, BaseMessage):
+            refusal = _refusal(raw)
+            if refusal is not None:
+                raise ModelRefusal(f"{self.name} refused: {refusal[:200]}")
+        if error is not None:
+            cause = error if isinstance(error, BaseException) else None
+            msg = f"{self.name}: the {schema.__name__} tool call did not parse: {str(error)[:300]}"
+            raise ModelBadOutput(msg) from cause
+        if not isinstance(parsed, schema):
+            said = _text_of(raw)[:120] if isinstance(raw, BaseMessage) else ""
+            raise ModelBadOutput(f"{self.name}: no {schema.__name__} tool call in the reply (said: {said!r})")
+        return parsed
+
+
+__all__ = ["DEFAULT_MAX_RETRIES", "LOCAL_PLACEHOLDER_KEY", "OpenAIChatModel"]
