@@ -100,7 +100,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.what == "grading":
         from evals.grading_eval import main as grading_main
 
-        return grading_main(split=args.split, out=args.out)
+        return grading_main(split=args.split, out=args.out, provider=args.provider)
     raise CliError(f"unknown eval '{args.what}'")
 
 

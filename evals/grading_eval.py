@@ -113,16 +113,20 @@ def keyword_baseline(answer: str, case_id: str, level: str) -> Prediction:
     return Prediction(band=band_for(overall), overall=overall, failure_modes=modes)
 
 
-def offline_grader() -> Grader:
-    """The project's offline grader, with the embedder loaded once."""
-    from agent.grading.offline import grade_answer
+def project_grader(provider: str) -> Grader:
+    """The project's grader for a provider ("offline", or "openai" for the configured endpoint)."""
+    from agent.grading.provider import answer_grader
     from agent.kb import embedder_factory
+    from agent.llm.factory import chat_model_from_settings
     from agent.settings import Settings
 
-    embedder = embedder_factory(Settings.from_env())()
+    settings = Settings.from_env(provider=provider)
+    embedder = embedder_factory(settings)()
+    model = chat_model_from_settings(settings) if provider != "offline" else None
+    grade_card = answer_grader(model, embedder)
 
     def grade(answer: str, case_id: str, level: str) -> Prediction:
-        card = grade_answer(answer, case_id, level, embedder=embedder)
+        card = grade_card(answer, case_id, level)
         return Prediction(band=card.hire_signal, overall=card.overall, failure_modes=[f.id for f in card.failure_modes])
 
     return grade
@@ -205,10 +209,15 @@ def per_mode_table(row: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(split: str = "all", out: str | None = None) -> int:
+def main(split: str = "all", out: str | None = None, provider: str | None = None) -> int:
     """Run the grading eval for every available grader, print tables, optionally save JSON."""
     items = load_answers()
-    graders: list[tuple[str, Grader]] = [("keyword-baseline", keyword_baseline), ("offline", offline_grader())]
+    from agent.settings import Settings
+
+    graders: list[tuple[str, Grader]] = [("keyword-baseline", keyword_baseline), ("offline", project_grader("offline"))]
+    chosen = provider or Settings.from_env().provider
+    if chosen != "offline":
+        graders.append(("model", project_grader(chosen)))
     rows: list[dict[str, Any]] = []
     for name in ["dev", "test"] if split == "all" else [split]:
         subset = [i for i in items if i.split == name]
@@ -216,7 +225,7 @@ def main(split: str = "all", out: str | None = None) -> int:
             rows.append({"split": name, **score(grader, subset, grader_name)})
     print(format_table(rows))
     for row in rows:
-        if row["grader"] == "offline":
+        if row["grader"] != "keyword-baseline":
             print()
             print(per_mode_table(row))
     if out:
