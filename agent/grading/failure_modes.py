@@ -17,25 +17,32 @@ MAJOR_MODES = frozenset({"ignores_serving", "no_baseline", "no_offline_metrics",
 """Modes the contract names as major (a major failure keeps an answer below lean_hire)."""
 
 _RANDOM_SPLIT = re.compile(
-    r"\b(?:random(?:ly)?\s+(?:\w+\s+){0,3}split\w*|split\w*\s+(?:\w+\s+){0,4}random(?:ly)?|shuffl\w+\s+(?:\w+\s+){0,6}"
-    r"(?:split|80/|70/|90/)|random\s+(?:80|70|90)\s*/\s*\d+|random\s+train[/ -]test)",
+    r"\b(?:random(?:ly)?\s+(?:\w+\s+){0,3}split\w*|split\w*\s+(?:[\w/.%-]+\s+){0,4}(?:at\s+)?random(?:ly)?|"
+    r"shuffl\w+\s+(?:[\w/.%-]+\s+){0,6}(?:split|80/|70/|90/)|random\s+(?:80|70|90)\s*/\s*\d+|random\s+train[/ -]test)",
 )
 _FUTURE_FEATURE = re.compile(
     r"\b(?:actual\s+(?:delivery\s+(?:time|duration)|duration|prep\s+time)|refund\s+(?:issued|status)|"
     r"dispute\s+(?:opened|status)|chargeback\s+(?:status|flag)|moderator\s+decision|lifetime\s+(?:counts?|views|clicks)"
-    r"\s+(?:computed|calculated)\s+(?:today|now)|over\s+the\s+(?:whole|entire|full)\s+(?:dataset|data|period|history)|"
+    r"\s+(?:computed|calculated)\s+(?:today|now)|"
+    r"over\s+the\s+(?:whole|entire|full)\s+(?:[\w-]+\s+){0,2}?(?:dataset|data|period|history|window|range|logs?)|"
     r"including\s+the\s+test\s+(?:days|period|set))",
 )
-_FEATURE_CONTEXT = re.compile(r"\b(?:feature|features|input|inputs|use|using|include|signal)s?\b")
+_LABEL_CLAUSE = re.compile(r"\b(?:labels?|labell?ed|targets?|ground truth|positives?|negatives?|y\s*=)\b")
+"""A post-outcome signal used as the label (moderator decisions as ground truth) is not a leaking feature."""
+_FEATURE_CONTEXT = re.compile(
+    r"\b(?:feature|features|input|inputs|use|using|include|signal|ctr|rate|count|counts|average|aggregat\w*|"
+    r"comput\w*|calculat\w*)s?\b"
+)
 _SKEW = re.compile(
     r"\b(?:re-?implement\w*|rewrit\w+|re-?writ\w+|re-?cod\w+|port\w*|duplicat\w+|separate(?:ly)?|different(?:ly)?)"
-    r"\b[^.]{0,80}\b(?:serving|online|backend|production|real[- ]time|inference|service)\b"
-    r"|\b(?:serving|online|backend)\s+(?:team|service)\s+(?:re-?implement\w*|rewrit\w+|re-?comput\w+)"
+    r"\b[^.]{0,80}\b(?:serving|online|backend|production|real[- ]time|inference|service|server)\b"
+    r"|\b(?:serving|online|backend|server|engineering|platform|production)\s+(?:team|service)\s+(?:would\s+|will\s+|"
+    r"can\s+|to\s+)?(?:re-?implement\w*|rewrit\w+|re-?comput\w+)"
     r"|\bskew\s+(?:is|will\s+be)\s+(?:fine|ok|okay|acceptable|negligible)",
 )
 _SINGLE_STAGE = re.compile(
-    r"\b(?:scor\w+|rank\w*|run\w*|apply\w*|evaluat\w+|predict\w*|compar\w+|pass\w*)\s+(?:\w+\s+){0,4}"
-    r"(?:every|all(?:\s+the)?|each\s+of\s+the|the\s+(?:whole|entire|full))\s+(?:\w+\s+){0,2}"
+    r"\b(?:scor\w+|rank\w*|run\w*|apply\w*|evaluat\w+|predict\w*|compar\w+|pass\w*)\s+(?:[\w-]+\s+){0,4}"
+    r"(?:every|all(?:\s+the)?|each\s+of\s+the|the\s+(?:whole|entire|full))\s+(?:[\w-]+\s+){0,2}"
     r"(?:videos?|items?|products?|documents?|listings?|images?|events?|posts?|candidates?|catalog(?:ue)?s?|"
     r"corpus|inventory|users?|members?|queries|completions?|pins?|ads?)"
     r"|\bscore\s+everything|\bbrute[- ]force\b|\bfull\s+user[- ](?:by[- ])?item\s+(?:score\s+)?matrix"
@@ -62,6 +69,42 @@ _MISMATCH_CASES = frozenset(
         "street-view-blurring",
     }
 )
+_METRIC_HEADING = re.compile(r"evaluat|metric|measur|offline|success")
+_GOAL_FRAMING = re.compile(
+    r"\b(?:goals?|aims?|objectives?|purpose|point|success\w*|want\w*|optimi[sz]\w*|maximi[sz]\w*|minimi[sz]\w*|"
+    r"increas\w*|grow\w*|reduc\w*|improv\w*|driv\w*|lift|raise|lower|cut|protect\w*|north star|kpis?|metrics?|"
+    r"measur\w*|so that|in order to|care about|business|matters?|priorit\w*|trade|cost\w*)\b"
+)
+_TRAINING_CONTEXT = re.compile(
+    r"\b(?:train\w*|labels?|labell?\w*|data|dataset|examples?|features?|positives?|negatives?|ground truth|targets?|"
+    r"learn\w*|supervis\w*|annotat\w*|(?:impression|click|search|query|event|watch|interaction|engagement|keystroke|"
+    r"transaction|order|activity|registration|booking|session|request|app|behaviou?r|usage|view|purchase|"
+    r"moderation|review|delivery|payment) logs?)\b"
+)
+_SOURCE_CUE = re.compile(
+    r"logs?\b|logging|join|annotat|labell?ing|raters?|graders?|moderator|vendor|reports?|chargeback|trap|honeypot|"
+    r"review|sample|feedback|training (?:examples|pairs|data)|stream|rescue|existing annotations|labelled"
+)
+_TRAINING_WORDS = re.compile(r"\b(?:train\w*|epochs?|optimi[sz]er|gradient\w*|mini-?batch\w*)\b")
+_SERVING_CONTEXT = re.compile(
+    r"\b(?:serv\w*|deploy\w*|requests?|production|online|real[- ]time|latency|endpoints?|apis?|query time|"
+    r"request time|per query|per request|users? (?:see|get))\b"
+)
+_MODEL_CONTEXT = re.compile(
+    r"\b(?:models?|predict\w*|scor\w*|rank\w*|inferen\w*|classif\w*|embedding\w*|candidates?|detectors?|"
+    r"features?|retriev\w*|ann|vectors?|encoders?|ml|gpus?|network|trees?|gbdt|regression|serving|deploy\w*|"
+    r"latency|p9\d)\b"
+)
+_SERVING_HEADINGS = ("serving", "deploy", "inference", "infrastructure", "production", "system design")
+_POST_LAUNCH = re.compile(
+    r"\b(?:after (?:launch|shipping|release|deployment)|in production|post[- ]launch|once (?:live|launched|shipped)|"
+    r"live traffic|on live|online)\b"
+)
+_LIVE_METRIC = re.compile(
+    r"\b(?:rate|share|number|count|fraction|percentage|proportion) of\b|\b[\w-]+ rates?\b|"
+    r"\bper (?:\d[\d,]*|thousand|million|user|session|day|query|search|visit)\b"
+)
+"""A rate measured after launch ("the rate of blur requests in production") is an online metric."""
 _FRAMING_PARTS = ("input", "output", "label", "task_type")
 
 
@@ -70,11 +113,19 @@ def _first(a: Analysis, step: str, names: tuple[str, ...]) -> int | None:
     return min(hits) if hits else None
 
 
-def _harmful(a: Analysis, pattern: re.Pattern[str], context: re.Pattern[str] | None = None) -> int | None:
-    """First sentence with a non-negated clause that matches pattern (and context, if given)."""
+def _harmful(
+    a: Analysis,
+    pattern: re.Pattern[str],
+    context: re.Pattern[str] | None = None,
+    exclude: re.Pattern[str] | None = None,
+) -> int | None:
+    """First sentence with a non-negated clause that matches pattern (and context, if given).
+
+    Clauses matching `exclude` are skipped.
+    """
     for s in a.sentences:
         for clause in s.clauses:
-            if clause.negated or clause.dismissed:
+            if clause.negated or clause.dismissed or (exclude is not None and exclude.search(clause.text)):
                 continue
             if pattern.search(clause.text) and (context is None or context.search(clause.text)):
                 return s.index
@@ -102,14 +153,26 @@ def skipped_clarification(a: Analysis) -> str | None:
     early = {c.sentence for c in a.covered("requirements") if c.sentence is not None and c.sentence < limit}
     if len(early) >= 2:
         return None
+    # Stating the goal, the scale or the limits up front, before any design, answers the questions.
+    stated = {h.name for h in a.signals.hits if h.step == "requirements" and h.sentence < limit}
+    if len(stated & {"business_goal", "scale", "latency_budget", "constraints"}) >= 2:
+        return None
     if design is not None:
         return f'The design starts with "{a.quote(design)}" before any question or stated assumption.'
     return "No clarifying question or stated assumption about goals, scale or constraints appears."
 
 
 def no_business_objective(a: Analysis) -> str | None:
-    """Absent when a business goal or its metric is named."""
-    if a.signals.has("requirements", "business_goal") or a.point_covered("clarify-objective"):
+    """Absent when a business goal or its metric is named as something to achieve.
+
+    A business-metric phrase counts through the case's objective point only when its sentence sets it
+    as a goal ("... so that sales grow", "success means ..."); an organiser dashboard showing ticket
+    sales ties no ML objective to the business.
+    """
+    if a.signals.has("requirements", "business_goal"):
+        return None
+    point = a.point_covered("clarify-objective")
+    if point is not None and point.sentence is not None and _GOAL_FRAMING.search(a.sentences[point.sentence].kept):
         return None
     return "No business goal or business metric (revenue, retention, losses, satisfaction) is named."
 
@@ -130,12 +193,20 @@ def vague_ml_framing(a: Analysis) -> str | None:
 
 
 def no_data_plan(a: Analysis) -> str | None:
-    """Present when the answer never says where examples or their labels come from."""
-    if a.signals.has("data", "sources"):
-        return None
-    strong = [c for c in a.covered("data") if any(not cue.islower() or " " in cue for cue in c.cues)]
-    if strong and any(c.point.id.startswith(("log", "label")) for c in strong):
-        return None
+    """Present when the answer never says where examples or their labels come from.
+
+    A source word counts only in a sentence about training data (a "Data" section, or words such as
+    train, label, examples, features): database tables of a web app or "a log of past queries" in an
+    essay are not a data plan. Naming what the label is (clicks, purchases) is not one either, so a
+    case's log/label point counts only through a cue that names a source (logs, raters, annotation).
+    """
+    for hit in a.signals.get("data", "sources"):
+        sentence = a.sentences[hit.sentence]
+        if _TRAINING_CONTEXT.search(sentence.kept) or any(k in sentence.heading for k in ("data", "label", "training")):
+            return None
+    for c in a.covered("data"):
+        if c.point.id.startswith(("log", "label")) and any(_SOURCE_CUE.search(cue.lower()) for cue in c.cues):
+            return None
     return "No source of training examples or labels (logs, tables, a labelling process) is named."
 
 
@@ -144,7 +215,7 @@ def data_leakage(a: Analysis) -> str | None:
     idx = _harmful(a, _RANDOM_SPLIT)
     if idx is not None and a.case.id != "visual-search":
         return f'Time-ordered data is split at random: "{a.quote(idx)}".'
-    idx = _harmful(a, _FUTURE_FEATURE, _FEATURE_CONTEXT)
+    idx = _harmful(a, _FUTURE_FEATURE, _FEATURE_CONTEXT, exclude=_LABEL_CLAUSE)
     if idx is not None:
         return f'A feature uses information from after the prediction time: "{a.quote(idx)}".'
     return None
@@ -200,7 +271,11 @@ def model_first(a: Analysis) -> str | None:
     content = max(1, len(a.content_sentences))
     if len(internals) < 3 or len(internals) / content < 0.25:
         return None
-    if any(a.addressed(step) for step in ("data", "serving", "evaluation")):
+    # "Unaddressed" in the contract's sense: no source of training data, no serving plan and no metric
+    # at all. Input features and embedding sizes inside the architecture are model internals, not a data plan.
+    if no_data_plan(a) is None or ignores_serving(a) is None:
+        return None
+    if a.signals.has("evaluation", "offline_metric") or a.signals.has("evaluation", "online_test"):
         return None
     first = min(internals)
     return (
@@ -247,6 +322,9 @@ def no_online_metrics(a: Analysis) -> str | None:
         sentence = a.sentences[h.sentence]
         if online.search(sentence.kept) or any(k in sentence.heading for k in ("evaluat", "metric")):
             return None
+    for sentence in a.sentences:
+        if not sentence.is_heading and _POST_LAUNCH.search(sentence.kept) and _LIVE_METRIC.search(sentence.kept):
+            return None
     return "No online metric or A/B test is proposed."
 
 
@@ -258,7 +336,12 @@ def metric_mismatch(a: Analysis) -> str | None:
         for clause in s.clauses:
             if clause.negated or clause.dismissed or _ACCURACY_FINE.search(clause.text):
                 continue
-            if _ACCURACY.search(clause.text) and _METRIC_CONTEXT.search(clause.text):
+            in_metric_context = (
+                _METRIC_CONTEXT.search(clause.text)
+                or _METRIC_CONTEXT.search(s.kept)
+                or _METRIC_HEADING.search(s.heading)
+            )
+            if _ACCURACY.search(clause.text) and in_metric_context:
                 return (
                     "Accuracy is used as a metric where positives are rare or the output is ranked: "
                     f'"{a.quote(s.index)}".'
@@ -266,10 +349,43 @@ def metric_mismatch(a: Analysis) -> str | None:
     return None
 
 
+def serving_sentences(a: Analysis) -> list[int]:
+    """Sentences that plan how predictions are served (the evidence against ignores_serving).
+
+    Not counted: a latency budget or scale stated among the requirements (a question or an assumption,
+    or a requirements section); compute used for training ("on CPU workers while the GPU trains");
+    and infrastructure words with no model in sight ("the catalogue service" of a web app).
+    """
+    found: set[int] = set()
+    for hit in a.signals.hits:
+        if hit.step == "serving" and hit.name != "rollout":
+            found.add(hit.sentence)
+    found |= {c.sentence for c in a.covered("serving") if c.sentence is not None}
+    out: list[int] = []
+    for idx in sorted(found):
+        s = a.sentences[idx]
+        kinds = {h.name for h in a.signals.hits if h.step == "serving" and h.sentence == idx}
+        if kinds & {"mode", "fallback", "cache", "scaling"}:
+            out.append(idx)
+            continue
+        requirement = (
+            s.is_question
+            or idx in a.signals.sentences("requirements", ("question", "assumption"))
+            or any(k in s.heading for k in ("requirement", "clarif", "assumption", "question", "scope"))
+        )
+        if requirement:
+            continue
+        if _TRAINING_WORDS.search(s.kept) and not _SERVING_CONTEXT.search(s.kept):
+            continue
+        if not _MODEL_CONTEXT.search(s.kept) and not any(k in s.heading for k in _SERVING_HEADINGS):
+            continue
+        out.append(idx)
+    return out
+
+
 def ignores_serving(a: Analysis) -> str | None:
     """Present when there is no deployment or inference plan: batch vs online, latency, infrastructure."""
-    kinds = a.signals.kinds("serving") - {"rollout"}
-    if kinds or a.covered("serving"):
+    if serving_sentences(a):
         return None
     return "No deployment or inference plan: nothing on batch versus online prediction, latency or infrastructure." + (
         _dismissal_quote(a, re.compile(r"deploy|serv|api|infra|latency"))

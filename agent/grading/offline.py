@@ -57,8 +57,8 @@ MODE_CAPS: dict[str, float] = {
     "model_first": 2.4,
     "single_stage_at_scale": 1.4,
     "cold_start_ignored": 2.9,
-    "no_offline_metrics": 2.4,
-    "no_online_metrics": 2.4,
+    "no_offline_metrics": 1.4,
+    "no_online_metrics": 1.4,
     "metric_mismatch": 2.4,
     "ignores_serving": 1.0,
     "no_fallback": 2.9,
@@ -81,6 +81,8 @@ PENALTIES: dict[str, float] = {
 NO_EVALUATION_PENALTY = 0.2
 MAJOR_CAP = 2.45
 """A major failure (ignores serving, no baseline, no evaluation at all) keeps overall below lean_hire."""
+MAJOR_CAP_MODES = frozenset({"ignores_serving", "no_baseline", "data_leakage"})
+"""Flagged alone, each keeps overall below lean_hire: leakage invalidates the offline evaluation."""
 OFF_TRACK_CAP = 1.7
 """Two or fewer steps addressed keeps overall at strong_no_hire."""
 MAX_EVIDENCE = 3
@@ -222,7 +224,7 @@ def grade_answer(answer: str, case_id: str, level: str = "senior", *, embedder: 
     no_evaluation = {"no_offline_metrics", "no_online_metrics"} <= flagged
     if no_evaluation:
         overall -= NO_EVALUATION_PENALTY
-    if no_evaluation or flagged & {"ignores_serving", "no_baseline"}:
+    if no_evaluation or flagged & MAJOR_CAP_MODES:
         overall = min(overall, MAJOR_CAP)
     if sum(bool(a.step_sentences(s)) for s in STEPS) <= 2:
         overall = min(overall, OFF_TRACK_CAP)

@@ -6,38 +6,60 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.grading.text import Sentence
+from agent.grading.text import Sentence, normalize
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])", re.IGNORECASE)
 
 
+_CADENCE = r"(?:daily|weekly|monthly|quarterly|nightly|hourly|every (?:day|week|month|quarter|night|hour|\d+))"
 _NUM = r"\d[\d,.]*\s*(?:k|m|b|bn|mm|million|billion|thousand|hundred|%)?"
 
 SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
     "requirements": {
         "question": _rx(r"clarif\w*|i(?:'d| would) ask|questions?|ask (?:about|whether|what|how)"),
-        "assumption": _rx(r"assum\w+|let'?s say|suppose|i(?:'ll| will) take"),
+        "assumption": _rx(
+            r"assum\w+|let'?s say|suppose|i(?:'ll| will) take|working (?:numbers|assumptions|figures)|"
+            r"(?:which |that )?i'?d (?:confirm|check|verify|want to (?:know|confirm|check|understand))|"
+            r"(?:agree|agreeing|align|aligning|settle|settling) (?:on )?what"
+        ),
         "business_goal": _rx(
             r"business (?:goal|objective|metric|value|kpi)s?|kpis?|north star|revenue|retention|engagement|"
             r"watch time|conversions?|bookings?|gmv|profit|losses|user satisfaction|satisfaction|churn|"
-            r"time spent|daily active|return rate|goal is|objective is|cost of (?:a )?(?:miss|fraud|errors?)"
+            r"time spent|daily active|return rate|cost of (?:a )?(?:miss|fraud|errors?)|"
+            # A stated goal ("Goal: ...", "the point is to ...", "success means ..."), but not a training objective.
+            r"(?<!training )(?<!learning )(?<!ml )(?<!loss )(?:goal|objective|aim|purpose)(?: here)? (?:is|=|:)|"
+            r"(?:the )?point (?:here )?is to|goals? ?[=:]|success (?:is|means|looks like|for the business)|"
+            r"from the business side|"
+            r"^(?:the )?(?:business |main |primary |product )?(?:goals?|aims?|purpose)\b|"
+            r"compliance|privacy (?:law|regulation)s?|regulator\w*|user trust|public trust|legal (?:risk|exposure)"
         ),
         "scale": _rx(
             rf"{_NUM}\s*(?:daily active users|monthly active users|dau|mau|users|members|customers|qps|rps|tps|"
             r"requests|queries|searches|transactions|payments|orders|items|videos|posts|listings|products|events|"
             r"ads|images|panoramas|emails|messages|documents|impressions|candidates|per second|/s|a day|per day|"
             r"ms|milliseconds|seconds|gb|tb|pb)"
-            rf"|{_NUM}\s*(?:million|billion)|p9[59]|p50"
+            rf"|{_NUM}\s*(?:million|billion)|p9[59]|p50|"
+            # sizes in words: "about a million upcoming events", "tens of thousands of requests per second"
+            r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|tens of|hundreds of)"
+            r" (?:hundred |thousand |million |billion )*(?:thousand|million|billion)s?"
         ),
         "latency_budget": _rx(rf"{_NUM}\s*(?:ms|milliseconds)|latency (?:budget|requirement|target|sla)|p99"),
         "constraints": _rx(r"constraints?|privacy|gdpr|regulat\w+|compliance|fairness|diversity|safety|budget"),
     },
     "framing": {
-        "input": _rx(r"inputs?|given (?:a|an|the) \w+|takes? (?:in|as input)|features? of the"),
+        "input": _rx(
+            r"inputs?|given (?:a|an|the|each|every) \w+|takes? (?:in|as input)|features? of the|"
+            # "for each (viewer, post) we predict ...", "for a viewer and a candidate post, predict ..."
+            r"for (?:each|every|a|an|any) [^.;]{1,80}?(?:we |i |i'?d |the model |it )?"
+            r"(?:predict|estimate|score|classify|output|compute|regress)|"
+            r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|transformer) (?:that )?"
+            r"(?:takes|reads|consumes|sees|ingests|is fed)"
+        ),
         "output": _rx(
             r"outputs?|predicts?|predicting|returns? (?:a|the|an) (?:ranked|sorted|list|score|probability)|"
+            r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|it|they|both) produces?|the score is|"
             r"ranked list|top[- ]?k|top[- ]?\d+|scores? (?:each|every)|probability (?:of|that)|estimates?"
         ),
         "label": _rx(
@@ -104,7 +126,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
         "cold_start": _rx(
             r"cold[- ]?start|new (?:users?|items?|videos?|listings?|events?|ads?|advertisers?|members?|posts?|"
             r"creators?|uploads?|products?|accounts?|queries)|no history|without history|little history|"
-            r"onboarding|content[- ]based|content features|explor\w+|bandits?|freshness boost"
+            r"onboarding|content[- ]based|content features|exploration|explore[- ]exploit|"
+            r"explor\w+ (?:slots?|share|slice|traffic|budget|rate|bucket|arms?|polic\w+)|bandits?|freshness boost"
         ),
         "internals": _rx(
             r"layers?|heads?|hidden (?:units|size|dim\w*)|dimensions?|activation|relu|gelu|dropout|"
@@ -136,7 +159,10 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
         "mode": _rx(
             r"batch (?:prediction|inference|scoring|job|pipeline)|online (?:prediction|inference|scoring|serving)|"
             r"real[- ]time (?:inference|scoring|prediction|serving)|precomput\w+|pre-comput\w+|nightly|"
-            r"streaming inference|on[- ]device|at request time|synchronous\w*|asynchronous\w*"
+            r"streaming inference|on[- ]device|at (?:request|query) time|synchronous\w*|asynchronous\w*|"
+            r"(?:per|on every|on each|for each|for every) (?:request|query|page load|keystroke)|"
+            r"when (?:a|the) (?:user|viewer|member|customer|shopper) (?:opens|loads|visits|requests|types|searches|"
+            r"refreshes|scrolls)"
         ),
         "latency": _rx(rf"latency|{_NUM}\s*(?:ms|milliseconds)|p99|response time|sla|time budget"),
         "infra": _rx(
@@ -150,15 +176,22 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"fall ?backs?|falls back|graceful(?:ly)? degrad\w*|degraded (?:mode|answer|response|results?)|"
             r"circuit[- ]breaker|fail[- ](?:open|closed)|fails? (?:open|closed)|default (?:to|value|feed|list|"
             r"ranking|score|decision|results?|prediction)s?|backup model|roll ?back|previous model version|"
-            r"if the (?:model|service|feature store|ranker|scorer) (?:is down|fails|times out|is unavailable|"
-            r"is slow)|serve (?:cached|popular|trending|the previous|a default)|missing features?"
+            r"if (?:the|a|an|any|one|some) (?:[\w-]+ ){0,3}?(?:model|service|feature store|features?|ranker|scorer|"
+            r"encoder|shard|index|server|call|lookup|classifier|detector|dependency|api) (?:is |are )?"
+            r"(?:down|fails?(?! to)|times? out|timed out|unavailable|slow|missing|stale|overloaded|errors?)|"
+            r"serve (?:cached|popular|trending|the previous|a default)|missing features?"
         ),
         "rollout": _rx(r"canary|shadow|gradual rollout|ramp\w*|staged rollout|versioning|blue[- ]green"),
     },
     "monitoring": {
         "monitor": _rx(
-            r"monitor\w*|dashboards?|alert\w*|alarms?|observability|on[- ]call|health checks?|"
-            r"track (?:latency|errors|error rate|metrics)|error rates?"
+            r"monitor\w*|alert\w*|alarms?|observability|on[- ]call|health checks?|error rates?|"
+            # "track/watch/plot ... rate, share, latency, distributions" and dashboards of model or system metrics
+            r"(?:track(?:s|ed|ing)?|watch(?:es|ing)?(?! time| history| logs?| threshold| percentage| completion)|"
+            r"chart|plot|alert(?:s|ing)? on|page on|dashboards? (?:for|of|with|on))\s+"
+            r"(?:for\s+)?(?:[\w/@-]+\s+){0,5}?(?:rates?|shares?|latency|errors?|distributions?|metrics?|precision|"
+            r"recall|ctr|volume|freshness|lag|calibration|drift|health|uptime|throughput|auc|mae|accuracy|"
+            r"score|scores|qps|load)"
         ),
         "drift": _rx(
             r"drift\w*|distribution (?:shift|change)s?|psi|kl divergence|population stability|"
@@ -168,11 +201,19 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"re-?train\w*|refresh(?:es|ed|ing)? the model|model refresh|continuous(?:ly)? train\w*|"
             r"online learning|incremental (?:training|learning|updates?)|(?:daily|weekly|monthly|nightly|hourly)"
             r" (?:training|updates?|refresh|retrain\w*)|fine[- ]tun\w+ (?:daily|weekly|monthly|regularly)|"
-            r"train(?:ed)? (?:daily|weekly|monthly|nightly|every)|retraining cadence|stale model"
+            r"train(?:ed)? (?:daily|weekly|monthly|nightly|every)|retraining cadence|stale model|re-?fit\w*|"
+            r"refresh\w* (?:the |our )?(?:[\w-]+ ){0,2}?"
+            r"(?:model|encoder|ranker|classifier|detector|embeddings?|weights)|"
+            rf"train\w* (?:[\w-]+ ){{0,4}}?{_CADENCE}|"
+            r"(?:model|encoder|ranker|classifier|detector|weights|embeddings?|network|gbdt|trees|regressor)s? "
+            r"(?:is |are )?"
+            rf"(?:updated|refreshed|retrained|refit|fine[- ]tuned) (?:[\w-]+ ){{0,2}}?{_CADENCE}"
         ),
         "feedback_loop": _rx(
             r"feedback loops?|position bias|exposure bias|presentation bias|selection bias|selective labels?|"
-            r"explor\w+|epsilon|bandits?|randomi[sz]ed (?:slots|traffic|exploration|holdout)|propensity|ips|"
+            r"exploration|explore[- ]exploit|"
+            r"explor\w+ (?:slots?|share|slice|traffic|budget|rate|bucket|arms?|polic\w+)|epsilon|bandits?|"
+            r"randomi[sz]ed (?:slots|traffic|exploration|holdout)|propensity|ips|"
             r"hold[- ]?outs?|popularity bias|rich[- ]get[- ]richer|counterfactual|reject inference|"
             r"self[- ]reinforc\w*|degenerate loop"
         ),
@@ -182,13 +223,28 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"instead of|rather than|versus|vs\.?|compared (?:to|with)|trade[- ]?offs?|alternatives?|"
             r"better than|worse than|cheaper than|faster than|simpler than|whereas|on the other hand|"
             r"pros and cons|at the cost of|in exchange|over (?:a|an|the)? ?[\w-]+ because|outperform\w*|"
-            r"(?:prefer|chose|choose|pick)\w* \S+(?: \S+)? over|either .{1,40} or"
+            r"either .{1,40} or|as opposed to|in contrast|unlike|downsides?|drawbacks?|upsides?|"
+            # "X over Y": "chosen over a deep model", "I'd choose a GBDT ranker over a deep model"
+            r"(?:prefer\w*|chose|chosen|choos\w+|pick\w*|select\w*|favou?r\w*|opt\w* for)(?: \S+){0,5}? over|"
+            r"prefer\w*(?: \S+){1,5}? to \S+|rather\b.{1,60}?\bthan|"
+            r"(?:more|less) (?:accurate|expensive|robust|scalable|interpretable|complex|efficient|stable|precise|"
+            r"flexible|expressive|reliable|costly|explainable|maintainable) than|"
+            r"(?:better|worse|faster|slower|cheaper|simpler|easier|harder|stronger|weaker|"
+            r"safer|lighter|heavier|quicker|more accurate|less accurate)\b[^.]{0,80}\b(?:but|while|whereas|however)|"
+            r"(?:but|while|whereas|however)\b[^.]{0,80}\b(?:do(?:es)? better|works? better|better|worse|faster|slower|"
+            r"cheaper|simpler|more accurate)|"
+            # a justified evolution from one model to the next: "then move to a transformer because ..."
+            r"(?:move|moving|go|going|switch\w*|upgrad\w+|graduat\w+|migrat\w+|step\w* up|evolv\w+) (?:\w+ )?to "
+            r"(?:a |an |the )?(?:[\w-]+ ){0,3}?(?:model|network|transformer|gbdt|ranker|encoder|classifier|tower|trees|"
+            r"dnn|llm|bert|version|detector|regressor)s?"
         ),
         "reason": _rx(
             r"because|since|due to|so that|which means|given (?:that|the)|as it|as they|this means|"
             r"the reason|that way|cheaper|faster|simpler|more (?:robust|accurate|expensive|scalable)|"
             r"at the cost of|costs?|latency|trade[- ]?offs?|too slow|too expensive|can'?t|cannot|"
-            r"handles?|avoids?|captures?|requires?"
+            r"handles?|avoids?|captures?|requires?|helps?|hurts?|lets?|allows?|misses|struggles?|"
+            r"(?:can|can't|cannot|could|won't) [\w-]+|for (?:a|an|the|our) [\w-]+ (?:team|budget|scale|data)|"
+            r"(?:more|less) (?:accurate|expensive|robust|scalable|interpretable)"
         ),
         "structure": _rx(r"first|then|next|finally|step \d|in summary|to summari[sz]e|overall|plan"),
         "summary": _rx(r"in summary|to summari[sz]e|to wrap up|summary|recap|main risks?|in short"),
@@ -207,17 +263,61 @@ class SignalHit:
     match: str
 
 
+_ARROW = re.compile(r"->|→|=>")
+_FRAMING_LEAD = re.compile(r"^(?:ml )?(?:framing|formulation|problem|task|ml task|ml problem|the task)\b")
+_FRAMING_HEADING = ("framing", "frame", "ml task", "formulat", "problem")
+
+
+def _framing_arrow(sentence: Sentence, names: set[str]) -> str | None:
+    """A single "inputs -> output" mapping in a framing sentence states both input and output.
+
+    A serving path ("query -> encoder -> index -> results") has several arrows and is not a framing.
+    """
+    arrows = _ARROW.findall(sentence.kept)
+    if len(arrows) != 1:
+        return None
+    framing = (
+        bool(_FRAMING_LEAD.search(sentence.kept))
+        or any(k in sentence.heading for k in _FRAMING_HEADING)
+        or bool(names & {"label", "task_type"})
+    )
+    if not framing:
+        return None
+    left, right = _ARROW.split(sentence.kept, maxsplit=1)
+    if not re.search(r"[a-z]", left) or not re.search(r"[a-z0-9]", right):
+        return None
+    return arrows[0]
+
+
+def _heading_content(heading: str) -> str:
+    """What a heading says beyond its title ("Offline metrics: NDCG@10" -> "NDCG@10"); a bare title says nothing."""
+    parts = re.split(r"\s[-:]\s|:\s*|\s-\s", heading, maxsplit=1)
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
 def find_signals(sentences: Iterable[Sentence]) -> list[SignalHit]:
-    """Every (step, signal, sentence) hit in the answer, using only non-dismissed text."""
+    """Every (step, signal, sentence) hit in the answer, using only non-dismissed text.
+
+    A heading counts only for what follows its title: a section titled "Monitoring" plans no monitoring.
+    """
     hits: list[SignalHit] = []
     for sentence in sentences:
-        if not sentence.kept:
+        text = _heading_content(normalize(sentence.text)) if sentence.is_heading else sentence.kept
+        if not text:
             continue
+        names: set[str] = set()
         for step, patterns in SIGNALS.items():
             for name, pattern in patterns.items():
-                found = pattern.search(sentence.kept)
+                found = pattern.search(text)
                 if found:
                     hits.append(SignalHit(step, name, sentence.index, found.group(0)))
+                    if step == "framing":
+                        names.add(name)
+        arrow = _framing_arrow(sentence, names)
+        if arrow is not None:
+            for name in ("input", "output"):
+                if name not in names:
+                    hits.append(SignalHit("framing", name, sentence.index, arrow))
     return hits
 
 

@@ -13,8 +13,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _BOLD_LINE = re.compile(r"^\s*\*\*([^*]{2,80})\*\*:?\s*$")
-_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
-_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|cf|dr|mr|ms|no|fig|al)\.)$", re.IGNORECASE)
+_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]*_]*\s+(?=[\"'(\[*_]*[A-Z0-9])")
+# A bold or italic lead-in that titles a paragraph: "**Data.** We log ..." or "__Serving:__ ...".
+_LEAD_IN = re.compile(r"^\s*(?:\*\*|__)([A-Za-z][^*_]{1,60}?)[.:]?(?:\*\*|__)[.:]?\s+(?=\S)")
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|cf|dr|mr|mrs|no|fig|al)\.)$", re.IGNORECASE)
 _CLAUSE_SPLIT = re.compile(
     r"[;:!?]|,|\s[-–—]\s|\s(?:but|because|since|although|though|whereas|so that|so)\s", re.IGNORECASE
 )
@@ -29,7 +31,10 @@ _DISMISS = re.compile(
       | aren'?t\s+(?:needed|necessary|required|important) | skip(?:s|ped|ping)?(?!\s+connections?)
       | forget(?:\s+about)?
       | can\s+(?:come|wait|be\s+done|be\s+added|be\s+handled)\s+later | (?:worry|think)\s+about\s+\w+(?:\s+\w+)?\s+later
-      | later\s+if\s+needed | leave\s+(?:out|aside|for\s+later) | let'?s\s+not | no\s+point\s+in | not\s+bother
+      | later\s+if\s+needed | leave\s+(?:out|aside|for\s+later) | let'?s\s+not | no\s+point | not\s+bother
+      | (?:don'?t|do\s+not)\s+think\s+(?:we\s+need|it'?s\s+(?:needed|necessary|worth|important)
+            |(?:it|this|that|they)\s+(?:matters?|helps?|is\s+(?:needed|necessary|worth\s+it|important)))
+      | negligible | not\s+(?:a\s+)?(?:real\s+|big\s+|major\s+)?(?:concern|issue|problem)
       | (?:is|are)\s+(?:just\s+)?an?\s+(?:engineering|implementation|infra(?:structure)?)\s+detail
       | (?:just|simply)\s+(?:put|wrap|throw|stick)\s+(?:it|the\s+model)
       | won'?t\s+be\s+(?:needed|necessary) | don'?t\s+matter | doesn'?t\s+matter | ignore | irrelevant
@@ -43,8 +48,16 @@ _INSIST = re.compile(
     r"(?:ignore|skip|forget|overlook|neglect)",
     re.IGNORECASE,
 )
+# A pronoun standing for something named earlier in the sentence.
+_ANAPHOR = re.compile(r"\b(?:it|this|that|them|they|these|those)\b(?!\s+(?:is|are)\s+(?:why|how))", re.IGNORECASE)
 # These introduce the dismissed part; it runs to the end of the clause.
 _FORWARD = re.compile(r"\b(?:instead\s+of|rather\s+than|without(?:\s+any)?|in\s+place\s+of)\b", re.IGNORECASE)
+# "prefer X to Y", "chose X over Y": the alternative Y is named only to be rejected.
+_PREFERRED = re.compile(
+    r"\b(?:(?P<verb>prefer\w*)|chose|chosen|choos\w+|pick\w*|favou?r\w*|opt(?:ed|ing)?\s+for)\s+"
+    r"(?:[\w/&()-]+\s+){0,5}?(?P<alt>over|to)\s+\S",
+    re.IGNORECASE,
+)
 # A clause containing one of these is negated: a harmful thing it names is not being done.
 _NEGATOR = re.compile(
     r"\b(?:not|no|never|avoid\w*|instead|rather|don'?t|doesn'?t|won'?t|wouldn'?t|shouldn'?t|can'?t|cannot|"
@@ -110,21 +123,50 @@ def _is_dismissal(clause: str) -> bool:
     return bool(_DISMISS.search(clause)) and not _INSIST.search(clause)
 
 
+def _forward_start(part: str) -> int | None:
+    """Where the rejected part of a clause starts ("instead of ...", "prefer X to ...", "X over ..."), if any."""
+    forward = _FORWARD.search(part)
+    if forward:
+        return forward.start()
+    preferred = _PREFERRED.search(part)
+    if preferred:
+        between = part[preferred.end("verb") if preferred.group("verb") else preferred.start() : preferred.start("alt")]
+        if preferred.group("alt").lower() == "over" or (preferred.group("verb") and between.strip()):
+            return preferred.start("alt")
+    return None
+
+
+def _refers_back(clause: str) -> bool:
+    """A dismissal whose object is a pronoun ("I don't think it matters") dismisses what came before."""
+    return bool(_ANAPHOR.search(clause))
+
+
 def split_clauses(sentence: str) -> list[Clause]:
-    """Split a sentence into clauses and mark dismissed and negated ones."""
+    """Split a sentence into clauses and mark dismissed and negated ones.
+
+    A dismissing clause that refers back with a pronoun ("..., but I don't think it matters") also
+    dismisses the clauses before it in the same sentence, up to the previous dismissal.
+    """
     clauses: list[Clause] = []
     for part in _CLAUSE_SPLIT.split(sentence):
         part = part.strip()
         if not part:
             continue
-        forward = _FORWARD.search(part)
-        if forward:
-            head = part[: forward.start()].strip()
+        cut = _forward_start(part)
+        if cut is not None:
+            head = part[:cut].strip()
             if head:
                 clauses.append(Clause(head, _is_dismissal(head), bool(_NEGATOR.search(head))))
-            clauses.append(Clause(part[forward.start() :], True, True))
+            clauses.append(Clause(part[cut:], True, True))
             continue
-        clauses.append(Clause(part, _is_dismissal(part), bool(_NEGATOR.search(part))))
+        dismissed = _is_dismissal(part)
+        if dismissed and _refers_back(part):
+            back = len(clauses)
+            while back > 0 and not clauses[back - 1].dismissed:
+                back -= 1
+            for i in range(back, len(clauses)):
+                clauses[i] = Clause(clauses[i].text, True, clauses[i].negated)
+        clauses.append(Clause(part, dismissed, bool(_NEGATOR.search(part))))
     return clauses
 
 
@@ -167,6 +209,10 @@ def _lines_to_units(text: str) -> list[tuple[str, bool]]:
             if cells:
                 units.append(("; ".join(cells), False))
         else:
+            lead = _LEAD_IN.match(line) if not buffer else None
+            if lead:
+                units.append((lead.group(1).strip(), True))
+                stripped = line[lead.end() :].strip()
             buffer.append(stripped)
     flush()
     return units
