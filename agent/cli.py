@@ -1,4 +1,4 @@
-"""The `interviewer` command line: cases, index, search, grade and eval (more commands join later)."""
+"""The `interviewer` command line: cases, index, search, grade, interview and eval (more commands join later)."""
 
 from __future__ import annotations
 
@@ -165,6 +165,71 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_script(path: str) -> list[str]:
+    """The candidate turns of a JSONL script ({"text": ...} a line); a bad line is a one-line error."""
+    raw = _read_answer(path)
+    turns: list[str] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CliError(f"'{path}' line {number}: not valid JSON ({e.msg})") from e
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise CliError(f"'{path}' line {number}: expected an object with a string \"text\"")
+        turns.append(item["text"])
+    return turns
+
+
+def cmd_interview(args: argparse.Namespace) -> int:
+    """Run a mock interview: interactive on stdin, or scripted from a JSONL file."""
+    from agent.grading.report import render_markdown
+    from agent.interview import InterviewInputError, finish, start, step, transcript
+    from agent.kb import embedder_factory
+    from knowledge.ids import CASE_IDS, LEVELS
+
+    if not args.case:
+        raise CliError("--case ID is required (see `interviewer cases`)")
+    _check_choice(args.case, CASE_IDS, "case id", "see `interviewer cases`")
+    _check_choice(args.level, LEVELS, "level", "one of " + ", ".join(LEVELS))
+    script = _read_script(args.script) if args.script else None
+    if args.format == "json" and script is None:
+        raise CliError("--format json needs --script FILE (a non-interactive run)")
+    embedder = embedder_factory(_settings(args))()
+    try:
+        if script is not None:
+            state, turn = start(args.case, args.level, clock="turns", turn_budget=max(2, len(script) + 1))
+        else:
+            state, turn = start(args.case, args.level, clock="wall")
+    except InterviewInputError as e:
+        raise CliError(str(e)) from e
+    quiet = args.format == "json"
+    if not quiet:
+        print(f"interviewer: {turn.text}\n", flush=True)
+    lines = iter(script) if script is not None else None
+    while not state.finished:
+        if lines is not None:
+            message = next(lines, None)
+        else:
+            try:
+                message = input("you: ")
+            except EOFError:
+                message = None
+        if message is None or message.strip() == "/end":
+            break
+        state, turn = step(state, message, embedder=embedder)
+        if not quiet:
+            print(f"\ninterviewer: {turn.text}\n", flush=True)
+    if not state.finished:
+        state = finish(state, embedder=embedder)
+    if quiet:
+        print(json.dumps(transcript(state), indent=2, ensure_ascii=False))
+    elif state.scorecard is not None:
+        print(render_markdown(state.scorecard), end="")
+    return 0
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
     """Start the interactive knowledge explorer."""
     from agent.shell import explore
@@ -206,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="IN.jsonl", help='grade {"id", "case", "level"?, "answer"} lines')
     p.add_argument("--out", metavar="OUT.jsonl", help="with --batch: where the scorecards go")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("interview", help="a mock interview in the terminal (or scripted)", parents=[common])
+    p.add_argument("--case", help="the case id to interview on")
+    p.add_argument("--level", default="senior", help="mid, senior (default) or staff")
+    p.add_argument("--script", metavar="FILE", help='candidate turns as JSONL, {"text": ...} a line (non-interactive)')
+    p.add_argument("--format", choices=["md", "json"], default="md", help="json: one transcript object (with --script)")
+    p.set_defaults(func=cmd_interview)
 
     p = sub.add_parser("shell", help="explore the knowledge base interactively", parents=[common])
     p.set_defaults(func=cmd_shell)

@@ -1,0 +1,221 @@
+"""Analyse one candidate message against the case and the state: questions, coverage, failure modes, choices."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agent.grading import analysis as grading_analysis
+from agent.grading.coverage import GENERIC_CUES, Embedder, cue_pattern
+from agent.grading.failure_modes import DETECTORS
+from agent.grading.injection import find_injection
+from agent.grading.text import normalize
+from agent.interview import messages
+from agent.interview.bank import probe_ranking
+from agent.interview.questions import Question, content_words, find_questions
+from agent.interview.state import InterviewState
+from knowledge.corpus import Case
+from knowledge.ids import STEPS, applicable_failure_modes
+
+DOING_MODES = (
+    "data_leakage",
+    "metric_mismatch",
+    "single_stage_at_scale",
+    "training_serving_skew",
+    "no_baseline",
+    "model_first",
+    "skipped_clarification",
+)
+"""Modes the candidate walks into by saying something, flagged as soon as they appear (priority order)."""
+
+_DESIGN_KINDS = {"modeling.complex_model", "modeling.baseline", "modeling.funnel"}
+_SYSTEM_WORDS = frozenset(
+    """user customer people audience traffic request latency data label model feature team engineer budget cost gpu
+    cpu hardware cloud storage language country region device mobile web app timeline deadline launch legal
+    privacy compliance metric business goal scale item catalogue catalog content product service system
+    training serving inference pipeline database index cache api design ml machine learning ranking search
+    recommendation classifier prediction score evaluation monitoring""".split()  # noqa: SIM905
+)
+
+
+@dataclass
+class MessageAnalysis:
+    """What one candidate message does, as the policy reads it."""
+
+    text: str
+    at: float = 0.0
+    truncated: bool = False
+    empty: bool = False
+    gibberish: bool = False
+    off_topic: bool = False
+    repeated: bool = False
+    fishing: bool = False
+    injection: bool = False
+    questions: list[Question] = field(default_factory=list)
+    facts_asked: list[str] = field(default_factory=list)
+    unknown_topics: list[tuple[str, str]] = field(default_factory=list)
+    design_choice: bool = False
+    new_points: dict[str, list[str]] = field(default_factory=dict)
+    signals: list[str] = field(default_factory=list)
+    walked_into: list[tuple[str, str]] = field(default_factory=list)
+    tradeoffs: list[tuple[str, str]] = field(default_factory=list)
+    substantive: bool = False
+    steps_addressed: list[str] = field(default_factory=list)
+    probe_rank: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def asks(self) -> bool:
+        """Whether the message asks the interviewer for facts or a decision."""
+        return bool(self.facts_asked or self.unknown_topics or self.design_choice)
+
+
+def _vocabulary(case: Case) -> set[str]:
+    parts = [case.prompt, case.summary, case.title, case.stance]
+    parts += [f.answer + " " + " ".join(f.asked_as) for f in case.facts]
+    parts += [p.statement + " " + " ".join(p.cues) for p in case.all_points()]
+    parts += [t.title + " " + " ".join(t.cues) for t in case.tradeoffs]
+    return content_words(" ".join(parts)) | _SYSTEM_WORDS
+
+
+_VOCAB: dict[str, set[str]] = {}
+
+
+def _on_topic(case: Case, text: str) -> bool:
+    if case.id not in _VOCAB:
+        _VOCAB[case.id] = _vocabulary(case)
+    words = content_words(text) - {"today", "now", "yesterday", "tomorrow", "thing", "things", "good", "nice"}
+    return bool(words & _VOCAB[case.id])
+
+
+def _tradeoff_hits(case: Case, kept: list[str], asked: set[str]) -> list[tuple[str, str]]:
+    """Trade-offs whose cues the candidate used as a proposal (a specific cue, or two generic ones)."""
+    found: list[tuple[str, str]] = []
+    for t in case.tradeoffs:
+        if t.id in asked:
+            continue
+        strong: list[str] = []
+        weak: list[str] = []
+        for cue in t.cues:
+            pattern = cue_pattern(cue)
+            for text in kept:
+                m = pattern.search(text)
+                if m:
+                    generic = normalize(cue) in GENERIC_CUES or (len(normalize(cue)) <= 3 and " " not in cue)
+                    (weak if generic else strong).append(m.group(0))
+                    break
+        if strong or len(set(weak)) >= 2:
+            found.append((t.id, (strong or weak)[0]))
+    return found
+
+
+def _original(text: str, found: str) -> str:
+    """The candidate's own spelling of a phrase found in normalised text."""
+    parts = [re.escape(p) for p in re.split(r"[\s\-_/]+", found) if p]
+    m = re.search(r"[\s\-_/]*".join(parts), text, re.IGNORECASE) if parts else None
+    return m.group(0) if m else found
+
+
+def _walked_into(
+    case: Case, state: InterviewState, ga: grading_analysis.Analysis, has_questions: bool
+) -> list[tuple[str, str]]:
+    """Doing-type failure modes present in this message, given what the candidate said before."""
+    applicable = set(applicable_failure_modes(case.id)) - set(state.flagged())
+    kinds = {f"{h.step}.{h.name}" for h in ga.signals.hits}
+    found: list[tuple[str, str]] = []
+    for mode in DOING_MODES:
+        if mode not in applicable:
+            continue
+        evidence: str | None = None
+        if (
+            mode in ("data_leakage", "metric_mismatch")
+            or (mode == "single_stage_at_scale" and not state.seen("modeling", "funnel"))
+            or (mode == "training_serving_skew" and not state.seen("data", "feature_store"))
+        ):
+            evidence = DETECTORS[mode](ga)
+        elif mode == "no_baseline" and not (
+            state.seen("modeling", "baseline") or "simple-baseline" in state.covered_ids()
+        ):
+            dismissed = any(
+                c.dismissed and re.search(r"baseline|simple|heuristic", c.text) for s in ga.sentences for c in s.clauses
+            )
+            if "modeling.complex_model" in kinds or dismissed:
+                evidence = DETECTORS[mode](ga)
+        elif mode == "model_first":
+            elsewhere = [k for k in state.signals_seen if k.split(".")[0] in ("data", "evaluation", "serving")]
+            if len(elsewhere) < 2:
+                evidence = DETECTORS[mode](ga)
+        elif mode == "skipped_clarification" and state.phase == "requirements" and not has_questions:
+            asked_before = state.facts_revealed or state.facts_invented or state.seen("requirements", "question")
+            if not asked_before and not state.seen("requirements", "assumption") and kinds & _DESIGN_KINDS:
+                evidence = DETECTORS[mode](ga)
+        if evidence:
+            found.append((mode, evidence))
+    return found
+
+
+def _resolve_topics(state: InterviewState, questions: list[Question]) -> list[tuple[str, str]]:
+    """Map unanswerable questions to an invented-fact key, reusing a key asked before about the same subject."""
+    out: list[tuple[str, str]] = []
+    for q in questions:
+        if q.facts or q.design_choice or not q.topic:
+            continue
+        words = content_words(q.topic.replace("_", " "))
+        key = next((k for k in state.facts_invented if words & content_words(k.replace("_", " "))), q.topic)
+        if key not in [k for k, _ in out]:
+            out.append((key, q.text))
+    return out
+
+
+def analyse(
+    state: InterviewState, message: str, case: Case, embedder: Embedder | None, at: float = 0.0
+) -> MessageAnalysis:
+    """Everything the policy needs to know about one candidate message (sent at time `at`)."""
+    clipped, truncated = messages.clip(message)
+    injection = find_injection(clipped)
+    text = injection.text.strip()
+    a = MessageAnalysis(text=clipped, at=at, truncated=truncated, injection=injection.attempt)
+    a.probe_rank = probe_ranking(case, embedder)
+    a.fishing = messages.is_fishing(clipped) or injection.attempt
+    if messages.is_empty(text):
+        a.empty = not a.fishing
+        return a
+    if messages.is_gibberish(text):
+        a.gibberish = True
+        return a
+    previous = {messages.fingerprint(t.text) for t in state.candidate_turns()}
+    a.repeated = messages.fingerprint(text) in previous
+    a.questions = find_questions(case, text, embedder)
+    for q in a.questions:
+        for f in q.facts:
+            if f.key not in a.facts_asked:
+                a.facts_asked.append(f.key)
+    a.design_choice = any(q.design_choice and not q.facts for q in a.questions)
+    ga = grading_analysis.analyse(case, text, embedder)
+    a.signals = sorted({f"{h.step}.{h.name}" for h in ga.signals.hits if h.step != "communication"})
+    already = state.covered_ids()
+    a.new_points = {
+        step: [c.point.id for c in covs if c.covered and c.point.id not in already]
+        for step, covs in ga.coverage.items()
+    }
+    question_texts = {normalize(q.text) for q in a.questions}
+    statements = [s for s in ga.content_sentences if normalize(s.text) not in question_texts]
+    a.substantive = bool(statements) and (bool(a.signals) or any(a.new_points.values()))
+    a.steps_addressed = [
+        step for step in STEPS if a.new_points.get(step) or len({k for k in a.signals if k.startswith(step + ".")}) >= 2
+    ]
+    a.unknown_topics = _resolve_topics(state, a.questions) if not a.substantive else []
+    filler = len(content_words(text)) == 0
+    if not a.asks and not a.substantive and not a.fishing and not filler and not _on_topic(case, text):
+        a.off_topic = True
+        a.unknown_topics = []
+        return a
+    if a.unknown_topics and not _on_topic(case, " ".join(t for _, t in a.unknown_topics)):
+        a.off_topic, a.unknown_topics = True, []
+    a.walked_into = _walked_into(case, state, ga, bool(a.questions))
+    known = set(state.tradeoffs_asked) | {p.id for p in state.pending_tradeoffs}
+    hits = _tradeoff_hits(case, [s.kept for s in statements if s.kept], known)
+    a.tradeoffs = [(tid, _original(text, option)) for tid, option in hits]
+    return a
+
+
+__all__ = ["DOING_MODES", "MessageAnalysis", "analyse"]

@@ -1,0 +1,82 @@
+"""Message hygiene: truncation, empty, gibberish, repeats and attempts to get the rubric or an answer."""
+
+from __future__ import annotations
+
+import re
+
+from agent.grading.text import normalize, sanitize
+
+MAX_MESSAGE_CHARS = 4_000
+"""Longer candidate messages are cut to this many characters before analysis and storage."""
+
+_WORD = re.compile(r"[A-Za-z]+")
+_VOWEL = re.compile(r"[aeiouy]", re.IGNORECASE)
+_CONSONANT_RUN = re.compile(r"[^aeiouy\W\d_]{5,}", re.IGNORECASE)
+_REPEATED_CHAR = re.compile(r"(.)\1{5,}")
+
+_FISHING = re.compile(
+    r"""(?:
+        \b(?:ideal|model|perfect|reference|sample|example|best|correct|right|expected|full|complete|strong)\s+
+            (?:answer|solution|response|design)s?\b
+      | \brubric\w*\b | \bexpected\s+points?\b | \bscoring\s+(?:guide|criteria|sheet|key)\b
+      | \b(?:grading|evaluation|assessment|marking)\s+(?:criteria|guide|scheme|rubric|key|sheet)\b
+      | \banswer\s+key\b | \bcheat\s*sheet\b | \b(?:the\s+)?outline\s+of\s+(?:a|the)\s+(?:strong|good|ideal)\b
+      | \bwhat\s+(?:are\s+you|is\s+(?:the\s+)?interviewer)\s+looking\s+for\b
+      | \bwhat\s+(?:should|do)\s+i\s+(?:say|answer|write)\b
+      | \b(?:tell|give|show)\s+me\s+(?:the\s+|your\s+)?(?:answer|solution|points|checklist|list\s+of\s+points)\b
+      | \bhow\s+(?:am\s+i|will\s+i\s+be|is\s+this)\s+(?:being\s+)?(?:graded|scored|marked|evaluated)\b
+      | \bwhat\s+would\s+(?:a|the)\s+(?:strong|good|senior|staff|ideal|perfect)\s+(?:candidate|engineer|answer)\b
+      | \b(?:system|hidden|secret)\s+(?:prompt|instructions?|notes?)\b | \byour\s+(?:instructions|notes|prompt)\b
+      | \bwhat\s+(?:points|things)\s+(?:am\s+i|have\s+i)\s+(?:missing|not\s+covered)\b
+      | \bjust\s+(?:tell|give)\s+me\b
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def clip(text: str) -> tuple[str, bool]:
+    """Sanitise a message and cut it to MAX_MESSAGE_CHARS; return the text and whether it was cut."""
+    clean, _notes = sanitize(text or "")
+    clean = clean.strip()
+    if len(clean) <= MAX_MESSAGE_CHARS:
+        return clean, False
+    cut = clean[:MAX_MESSAGE_CHARS]
+    space = cut.rfind(" ", MAX_MESSAGE_CHARS - 200)
+    return (cut[:space] if space > 0 else cut).rstrip(), True
+
+
+def is_empty(text: str) -> bool:
+    """True when the message has no letter or digit at all."""
+    return not any(ch.isalnum() for ch in text)
+
+
+def is_gibberish(text: str) -> bool:
+    """True when most of the message's 'words' could not be words (no vowels, long consonant runs, key mashing)."""
+    words = _WORD.findall(text)
+    if not words:
+        return bool(text.strip()) and not re.search(r"\d", text)
+    if _REPEATED_CHAR.search(text) and len(set(text.replace(" ", ""))) <= 4:
+        return True
+    odd = sum(1 for w in words if (len(w) > 3 and not _VOWEL.search(w)) or _CONSONANT_RUN.search(w) or len(w) > 25)
+    return odd / len(words) > 0.5
+
+
+_REQUEST = re.compile(
+    r"\?|\b(?:tell|give|show|share|reveal|print|list|send|paste|walk\s+me|what|which|how|can\s+you|could\s+you|"
+    r"would\s+you|please|i\s+(?:want|need|would\s+like))\b",
+    re.IGNORECASE,
+)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def is_fishing(text: str) -> bool:
+    """True when a sentence asks for the rubric, the expected points, a model answer or the hidden notes."""
+    return any(_FISHING.search(s) and _REQUEST.search(s) for s in _SENTENCES.split(text))
+
+
+def fingerprint(text: str) -> str:
+    """A normalised form of a message for spotting repeats."""
+    return re.sub(r"[^a-z0-9 ]", "", normalize(text)).strip()
+
+
+__all__ = ["MAX_MESSAGE_CHARS", "clip", "fingerprint", "is_empty", "is_fishing", "is_gibberish"]

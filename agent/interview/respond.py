@@ -1,0 +1,171 @@
+"""Turn a Move into the interviewer's words, from prompts/interview_*.md templates rendered strictly."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent.interview.bank import openers, probe_text, remarks
+from agent.interview.policy import Move, seed
+from agent.interview.state import InterviewState
+from knowledge.corpus import Case, TradeOff, load_corpus
+from prompts.render import render
+
+_VARIANT_SPLIT = re.compile(r"\n-{3,}\n")
+STEP_NAMES = {
+    "requirements": "the requirements",
+    "framing": "framing it as an ML task",
+    "data": "data",
+    "modeling": "the model",
+    "evaluation": "evaluation",
+    "serving": "serving",
+    "monitoring": "monitoring",
+}
+"""How the interviewer names a step in conversation."""
+
+
+def variant(name: str, pick: int, **values: str) -> str:
+    """Render a template strictly and return one of its `---`-separated variants, chosen by `pick`."""
+    options = [v.strip() for v in _VARIANT_SPLIT.split(render(name, **values)) if v.strip()]
+    return options[pick % len(options)]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!" else text + "."
+
+
+def _facts_text(move: Move) -> str:
+    parts: list[str] = []
+    several = len(move.facts) > 1
+    for fact in move.facts:
+        value = _sentence(fact.value)
+        if fact.assumption and not fact.invented:
+            value = f"To be precise: {value}"
+        label = fact.key.replace("_", " ")
+        parts.append(f"On {label}: {value}" if several else value)
+    return " ".join(parts)
+
+
+def _sides(t: TradeOff) -> list[str]:
+    title = re.sub(r"\s+for\s+[a-z ]+$", "", t.title) if " or " in t.title else t.title
+    return [s.strip() for s in re.split(r"\s+or\s+", title) if s.strip()] if " or " in title else []
+
+
+_ALIASES = {
+    "gbdt": "boost",
+    "gbdts": "boost",
+    "xgboost": "boost",
+    "lightgbm": "boost",
+    "catboost": "boost",
+    "dnn": "deep",
+    "dnns": "deep",
+    "neural": "deep",
+    "mf": "matri",
+    "ctr": "click",
+    "ann": "appro",
+    "knn": "exact",
+}
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    return _ALIASES.get(word, word[:5])
+
+
+def _alternative(t: TradeOff, option: str) -> str | None:
+    """The side of a trade-off title the candidate did not choose (None when the title has no two sides)."""
+    sides = _sides(t)
+    if len(sides) != 2:
+        return None
+    words = {_stem(w) for w in re.findall(r"[A-Za-z0-9]+", option) if len(w) > 2}
+    overlap = [len(words & {_stem(w) for w in re.findall(r"[A-Za-z0-9]+", side) if len(w) > 2}) for side in sides]
+    if overlap[0] == overlap[1]:
+        return None
+    alt = sides[1] if overlap[0] > overlap[1] else sides[0]
+    return alt[0].lower() + alt[1:]
+
+
+def _cite(mode: str, case: Case) -> list[dict[str, str]]:
+    corpus = load_corpus()
+    doc = corpus.failure_modes[mode]
+    cites = [{"source": doc.source, "heading": doc.title, "failure_mode": mode}]
+    if mode in case.failure_modes:
+        cites.append({"source": case.source, "heading": f"Failure modes › {mode}", "failure_mode": mode})
+    return cites
+
+
+def _opener(step: str, pick: int) -> str:
+    options = openers()[step]
+    return options[pick % len(options)]
+
+
+def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[str, Any]]:
+    """The interviewer's message for a move and its meta: the question it ends with and any citations."""
+    pick = seed(state, move.kind)
+    meta: dict[str, Any] = {}
+    question = ""
+    body = ""
+    reask = state.open_question or _opener(state.phase, pick)
+    if move.kind == "closed":
+        body = variant("interview_closed", pick)
+    elif move.kind == "answer":
+        pieces = [variant("interview_answer", pick, answer=_facts_text(move))] if move.facts else []
+        if move.pushback:
+            pieces.append(variant("interview_pushback", pick // 7, question=move.pushback))
+        body = " ".join(pieces)
+        meta["facts"] = [f.model_dump() for f in move.facts]
+    elif move.kind == "refuse":
+        question = reask
+        body = variant("interview_refuse", pick, question=question)
+    elif move.kind == "redirect":
+        question = reask
+        body = variant(f"interview_redirect_{move.reason}", pick, question=question)
+    elif move.kind == "flag":
+        mode = move.flags[0]
+        doc = load_corpus().failure_modes[mode]
+        question = doc.probes[pick % len(doc.probes)]
+        remark = remarks()[mode][move.opener % len(remarks()[mode])]
+        body = variant("interview_flag", pick, remark=remark, question=question, source=doc.source)
+        meta["citations"] = _cite(mode, case)
+    elif move.kind == "tradeoff":
+        t = next(t for t in case.tradeoffs if t.id == move.tradeoff_id)
+        alt = _alternative(t, move.option)
+        if alt is not None:
+            body = variant("interview_tradeoff", pick, option=move.option, alternative=alt)
+        else:
+            sides = _sides(t)
+            title = t.title[0].lower() + t.title[1:]
+            lower = sides[0][0].lower() + sides[0][1:] if sides else ""
+            decision = f"between {lower} and {sides[1]}" if len(sides) == 2 else title
+            body = variant("interview_tradeoff_open", pick, option=move.option, decision=decision)
+        question = body
+        meta["tradeoff"] = {"id": t.id, "option": move.option}
+    elif move.kind == "probe" and move.probe_id is not None:
+        question = probe_text(move.probe_id)
+        body = variant("interview_probe", pick, question=question)
+    elif move.kind == "move_on":
+        question = _opener(move.phase, move.opener)
+        title = STEP_NAMES[move.phase]
+        if move.flags:
+            docs = [load_corpus().failure_modes[m] for m in move.flags]
+            said = " ".join(remarks()[m][pick % len(remarks()[m])] for m in move.flags)
+            sources = "; ".join(d.source for d in docs)
+            body = variant(
+                "interview_move_on_flag", pick, remark=said, source=sources, step_title=title, question=question
+            )
+            meta["citations"] = [c for m in move.flags for c in _cite(m, case)]
+        else:
+            body = variant("interview_move_on", pick, step_title=title, question=question)
+    elif move.kind == "wrap_up":
+        reason = "We're out of time." if move.reason == "time" else "We've been through every part of the design."
+        body = variant("interview_wrap_up", pick, reason=reason)
+    preamble = [variant(f"interview_preamble_{p}", pick) for p in move.preamble]
+    meta["question"] = question
+    return " ".join([*preamble, body]).strip(), meta
+
+
+__all__ = ["respond", "variant"]
