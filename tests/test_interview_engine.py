@@ -191,7 +191,11 @@ def test_turn_budget_ends_with_candidate_only_scorecard(embedder: Any) -> None:
     ]
     state = _run(CASE, script, embedder, budget=6)
     assert state.finished and state.scorecard is not None
-    assert state.turns[-1].move == "wrap_up"
+    assert [t.move for t in state.turns[-2:]] == ["wrap_up", "debrief"]
+    debrief = state.turns[-1]
+    assert debrief.meta["flags"] and all(f"(see {src})" in debrief.text for src in debrief.meta["citations"])
+    assert len(state.flagged()) == len(set(state.flagged()))
+    assert {f.id for f in state.scorecard.failure_modes} <= set(state.flagged())
     interviewer_words = " ".join(_interviewer(state))
     assert "200 million" in interviewer_words and "12,000" in interviewer_words
     text = candidate_text(state)

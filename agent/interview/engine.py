@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
@@ -12,7 +13,7 @@ from agent.grading.offline import GradingInputError, default_embedder, grade_ans
 from agent.grading.scorecard import DimensionScore, Scorecard
 from agent.interview.analyse import MessageAnalysis, analyse
 from agent.interview.policy import Move, decide
-from agent.interview.respond import respond
+from agent.interview.respond import respond, variant
 from agent.interview.state import DEFAULT_TURN_BUDGET, Clock, InterviewState, Pacing, RaisedFlag, Turn
 from knowledge.corpus import Case, load_corpus
 from knowledge.ids import CASE_IDS, DIMENSIONS, FAILURE_MODES, LEVELS, STEPS
@@ -167,7 +168,27 @@ def finish(state: InterviewState, *, embedder: Embedder | None = None) -> Interv
         card = _empty_scorecard(new)
     new.finished = True
     new.scorecard = card
+    _debrief(new, card)
     return new
+
+
+def _debrief(state: InterviewState, card: Scorecard) -> None:
+    """Name, in a closing turn, every failure mode on the scorecard that was not raised during the interview."""
+    raised = set(state.flagged())
+    pending = [f for f in card.failure_modes if f.id not in raised]
+    if not pending:
+        return
+    corpus = load_corpus()
+    lines = [f"- {corpus.failure_modes[f.id].title}: {f.evidence.strip()} (see {f.source})" for f in pending]
+    at = state.turns[-1].at if state.turns else time.time()
+    pick = int(hashlib.sha1(f"{state.session_id}:debrief".encode()).hexdigest(), 16)
+    text = variant("interview_debrief", pick, gaps="\n".join(lines))
+    for f in pending:
+        state.flags.append(
+            RaisedFlag(id=f.id, step=f.step, turn=len(state.turns), sources=[f.source], evidence=f.evidence)
+        )
+    meta = {"flags": [f.id for f in pending], "citations": [f.source for f in pending], "debrief": True}
+    state.turns.append(Turn(role="interviewer", text=text, phase=state.phase, move="debrief", at=at, meta=meta))
 
 
 def transcript(state: InterviewState) -> dict[str, Any]:
