@@ -35,6 +35,7 @@ test: lint unit
 eval: install
 	$(BIN)/interviewer eval retrieval --out evals/results/retrieval.json
 	$(BIN)/interviewer eval grading --out evals/results/grading.json
+	$(BIN)/interviewer eval interview --out evals/results/interview.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

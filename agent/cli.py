@@ -101,6 +101,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from evals.grading_eval import main as grading_main
 
         return grading_main(split=args.split, out=args.out, provider=args.provider)
+    if args.what == "interview":
+        from evals.interview_eval import main as interview_main
+
+        return interview_main(split=args.split, out=args.out)
     raise CliError(f"unknown eval '{args.what}'")
 
 
@@ -283,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_shell)
 
     p = sub.add_parser("eval", help="run an evaluation and print its table", parents=[common])
-    p.add_argument("what", choices=["retrieval", "grading"])
+    p.add_argument("what", choices=["retrieval", "grading", "interview"])
     p.add_argument("--split", choices=["dev", "test", "all"], default="all")
     p.add_argument("--out", help="write the results as JSON to this file")
     p.set_defaults(func=cmd_eval)
