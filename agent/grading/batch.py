@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tqdm import tqdm
 
 from agent.grading.coverage import Embedder
 from agent.grading.offline import GradingInputError, grade_answer
+from agent.grading.scorecard import Scorecard
 from knowledge.ids import DEFAULT_LEVEL
 
 
@@ -52,8 +54,12 @@ def read_batch(path: Path) -> list[BatchItem]:
     return items
 
 
-def grade_batch(src: Path, out: Path, embedder: Embedder | None = None, progress: bool = True) -> int:
-    """Grade every line of src into out (input order, each with its id); return the number graded."""
+AnswerGrader = Callable[[str, str, str], Scorecard]
+"""(answer, case_id, level) -> Scorecard."""
+
+
+def grade_batch_with(src: Path, out: Path, grader: AnswerGrader, progress: bool = True) -> int:
+    """Grade every line of src with grader into out (input order, each with its id, written atomically)."""
     items = read_batch(src)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
@@ -61,7 +67,7 @@ def grade_batch(src: Path, out: Path, embedder: Embedder | None = None, progress
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for item in tqdm(items, desc="grading", unit="answer", file=sys.stderr, disable=not progress):
                 try:
-                    card = grade_answer(item.answer, item.case, item.level, embedder=embedder)
+                    card = grader(item.answer, item.case, item.level)
                 except GradingInputError as e:
                     raise GradingInputError(f"{src}: line {item.line}: {e}") from e
                 card.id = item.id
@@ -73,4 +79,11 @@ def grade_batch(src: Path, out: Path, embedder: Embedder | None = None, progress
     return len(items)
 
 
-__all__ = ["BatchItem", "grade_batch", "read_batch"]
+def grade_batch(src: Path, out: Path, embedder: Embedder | None = None, progress: bool = True) -> int:
+    """Grade every line of src with the offline grader into out; return the number graded."""
+    return grade_batch_with(
+        src, out, lambda answer, case, level: grade_answer(answer, case, level, embedder=embedder), progress
+    )
+
+
+__all__ = ["AnswerGrader", "BatchItem", "grade_batch", "grade_batch_with", "read_batch"]
