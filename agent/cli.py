@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from agent.drill.cli import add_drill_parser
 from agent.settings import Settings, SettingsError
 from knowledge.markdown import KnowledgeFormatError
+
+if TYPE_CHECKING:
+    from agent.interview.model_voice import TerminalEcho
+    from agent.interview.service import InterviewService
 
 
 class CliError(Exception):
@@ -186,33 +192,26 @@ def _read_script(path: str) -> list[str]:
     return turns
 
 
-def cmd_interview(args: argparse.Namespace) -> int:
-    """Run a mock interview: interactive on stdin, or scripted from a JSONL file."""
-    from agent.grading.report import render_markdown
-    from agent.interview import InterviewInputError, finish, start, step, transcript
-    from agent.kb import embedder_factory
-    from knowledge.ids import CASE_IDS, LEVELS
+@contextmanager
+def _session_errors() -> Iterator[None]:
+    """Turn the session store's and the interview service's errors into one-line `CliError`s."""
+    from agent.interview.service import InterviewServiceError
+    from agent.sessions import SessionStoreError
 
-    if not args.case:
-        raise CliError("--case ID is required (see `interviewer cases`)")
-    _check_choice(args.case, CASE_IDS, "case id", "see `interviewer cases`")
-    _check_choice(args.level, LEVELS, "level", "one of " + ", ".join(LEVELS))
-    script = _read_script(args.script) if args.script else None
-    if args.format == "json" and script is None:
-        raise CliError("--format json needs --script FILE (a non-interactive run)")
-    embedder = embedder_factory(_settings(args))()
     try:
-        if script is not None:
-            state, turn = start(args.case, args.level, clock="turns", turn_budget=max(2, len(script) + 1))
-        else:
-            state, turn = start(args.case, args.level, clock="wall")
-    except InterviewInputError as e:
-        raise CliError(str(e)) from e
-    quiet = args.format == "json"
-    if not quiet:
-        print(f"interviewer: {turn.text}\n", flush=True)
+        yield
+    except (SessionStoreError, InterviewServiceError) as e:
+        raise CliError(" ".join(str(e).split())) from e
+
+
+def _converse(
+    service: InterviewService, sid: str, script: list[str] | None, quiet: bool, echo: TerminalEcho | None = None
+) -> bool:
+    """Feed the candidate's messages to a stored session; True when the candidate paused (not finished)."""
+    from agent.interview.service import TurnNotRecorded
+
     lines = iter(script) if script is not None else None
-    while not state.finished:
+    while not service.get(sid).finished:
         if lines is not None:
             message = next(lines, None)
         else:
@@ -221,16 +220,171 @@ def cmd_interview(args: argparse.Namespace) -> int:
             except EOFError:
                 message = None
         if message is None or message.strip() == "/end":
-            break
-        state, turn = step(state, message, embedder=embedder)
-        if not quiet:
+            return False
+        if lines is None and message.strip() == "/pause":
+            return True
+        try:
+            turn = service.reply(sid, message)
+        except TurnNotRecorded as e:
+            if lines is not None:
+                raise CliError(str(e)) from e
+            print(f"interviewer: {e}", file=sys.stderr, flush=True)
+            continue
+        if echo is not None:
+            echo.done(turn)
+        elif not quiet:
             print(f"\ninterviewer: {turn.text}\n", flush=True)
-    if not state.finished:
-        state = finish(state, embedder=embedder)
-    if quiet:
-        print(json.dumps(transcript(state), indent=2, ensure_ascii=False))
-    elif state.scorecard is not None:
-        print(render_markdown(state.scorecard), end="")
+    return False
+
+
+def cmd_interview(args: argparse.Namespace) -> int:
+    """Run a mock interview, interactive on stdin or scripted from a JSONL file, stored after every turn."""
+    from agent.grading.report import render_markdown
+    from agent.interview import InterviewInputError
+    from agent.interview.service import InterviewService, export_hint, resume_hint
+    from knowledge.ids import CASE_IDS, LEVELS
+
+    if args.resume is not None:
+        if args.case or args.level:
+            raise CliError("--resume continues a session with its own case and level: drop --case and --level")
+    else:
+        if not args.case:
+            raise CliError("--case ID is required (see `interviewer cases`), or --resume ID to continue a session")
+        _check_choice(args.case, CASE_IDS, "case id", "see `interviewer cases`")
+        _check_choice(args.level, LEVELS, "level", "one of " + ", ".join(LEVELS))
+    script = _read_script(args.script) if args.script else None
+    if args.format == "json" and script is None:
+        raise CliError("--format json needs --script FILE (a non-interactive run)")
+    quiet = args.format == "json"
+    with _session_errors():
+        from agent.interview.model_voice import TerminalEcho
+        from agent.llm.factory import chat_model_from_settings
+
+        model = chat_model_from_settings(settings := _settings(args))  # None: the offline voice
+        echo = TerminalEcho() if model is not None and script is None else None
+        service = InterviewService(settings, step_options={"model": model, "on_token": echo} if model else None)
+        if args.resume is not None:
+            session = service.get(args.resume)
+            sid = session.session_id
+            if session.finished:
+                raise CliError(
+                    f"session {sid} is already finished; export it with `{export_hint(sid)} [--format md|json]`"
+                )
+            if not quiet:
+                answers = len(session.state.candidate_turns())
+                print(
+                    f"interviewer: resuming session {sid} ({session.state.case_id}, {session.state.level}, "
+                    f"{answers} answer{'' if answers == 1 else 's'} so far; /pause to leave, /end to finish)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                last = next((t for t in reversed(session.state.turns) if t.role == "interviewer"), None)
+                if last is not None:
+                    print(f"interviewer: {last.text}\n", flush=True)
+        else:
+            try:
+                if script is not None:
+                    sid, turn = service.begin(
+                        args.case, args.level or "senior", clock="turns", turn_budget=max(2, len(script) + 1)
+                    )
+                else:
+                    sid, turn = service.begin(args.case, args.level or "senior", clock="wall")
+            except InterviewInputError as e:
+                raise CliError(str(e)) from e
+            if not quiet:
+                print(
+                    f"interviewer: session {sid} (/pause to leave and `{resume_hint(sid)}` to come back, "
+                    "/end to finish)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                print(f"interviewer: {turn.text}\n", flush=True)
+        try:
+            paused = _converse(service, sid, script, quiet, echo)
+        except KeyboardInterrupt:  # every acknowledged turn is already stored; an interrupted one is not
+            print(f"\ninterviewer: session {sid} saved; resume with `{resume_hint(sid)}`", file=sys.stderr)
+            raise
+        if paused:
+            print(f"interviewer: session {sid} saved; resume with `{resume_hint(sid)}`", file=sys.stderr)
+            return 0
+        card = service.end(sid)
+        if quiet:
+            print(json.dumps(service.get(sid).transcript(), indent=2, ensure_ascii=False))
+        else:
+            print(render_markdown(card), end="")
+            print(f"interviewer: session {sid} saved; export it with `{export_hint(sid)}`", file=sys.stderr)
+    return 0
+
+
+def _when(ts: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    """List the stored sessions, newest first: id, kind, case, level, date, status, score, turns."""
+    from datetime import UTC, datetime
+
+    from agent.interview.service import InterviewService
+
+    if not 1 <= args.limit <= 10_000:
+        raise CliError(f"--limit must be between 1 and 10000, got {args.limit}")
+    with _session_errors():
+        rows = InterviewService(_settings(args)).list(limit=args.limit)
+    if args.format == "json":
+        items = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "case_id": r.case_id,
+                "level": r.level,
+                "created_at": datetime.fromtimestamp(r.created_at, UTC).isoformat(timespec="seconds"),
+                "updated_at": datetime.fromtimestamp(r.updated_at, UTC).isoformat(timespec="seconds"),
+                "status": r.status,
+                "overall": r.overall,
+                "hire_signal": r.hire_signal,
+                "turns": r.turn_count,
+            }
+            for r in rows
+        ]
+        print(json.dumps(items, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no sessions yet (start one with `interviewer interview --case ID`)")
+        return 0
+    table = [("id", "kind", "case", "level", "date", "status", "score", "turns")]
+    for r in rows:
+        score = f"{r.overall:.2f} {r.hire_signal or ''}".strip() if r.overall is not None else "-"
+        table.append((r.id, r.kind, r.case_id, r.level, _when(r.created_at), r.status, score, str(r.turn_count)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export one session as a markdown transcript (default) or the contract's transcript JSON."""
+    from agent.interview.service import InterviewService
+
+    with _session_errors():
+        text = InterviewService(_settings(args)).export(args.session_id, args.format)
+    if args.out is None:
+        print(text, end="")
+        return 0
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise CliError(f"cannot write '{args.out}': {e.strerror or e}") from e
+    print(f"exported session {args.session_id} -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Serve the Gradio app (127.0.0.1 by default; --share only when asked)."""
+    from ui.app import main as ui_main
+
+    ui_main(args.host, args.port, args.share, settings=_settings(args))
     return 0
 
 
@@ -276,12 +430,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="OUT.jsonl", help="with --batch: where the scorecards go")
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("interview", help="a mock interview in the terminal (or scripted)", parents=[common])
+    p = sub.add_parser(
+        "interview", help="a mock interview in the terminal (or scripted), saved every turn", parents=[common]
+    )
     p.add_argument("--case", help="the case id to interview on")
-    p.add_argument("--level", default="senior", help="mid, senior (default) or staff")
+    p.add_argument("--level", help="mid, senior (default) or staff")
+    p.add_argument("--resume", metavar="ID", help="continue an unfinished session (see `interviewer sessions`)")
     p.add_argument("--script", metavar="FILE", help='candidate turns as JSONL, {"text": ...} a line (non-interactive)')
     p.add_argument("--format", choices=["md", "json"], default="md", help="json: one transcript object (with --script)")
     p.set_defaults(func=cmd_interview)
+
+    p = sub.add_parser("sessions", help="list stored sessions, newest first", parents=[common])
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--limit", type=int, default=100, help="at most this many sessions (default 100)")
+    p.set_defaults(func=cmd_sessions)
+
+    p = sub.add_parser("export", help="export a session as markdown or transcript JSON", parents=[common])
+    p.add_argument("session_id", metavar="ID", help="the session id (see `interviewer sessions`)")
+    p.add_argument("--format", choices=["md", "json"], default="md")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("ui", help="serve the web app (Gradio) on 127.0.0.1", parents=[common])
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    p.set_defaults(func=cmd_ui)
+
+    add_drill_parser(sub, common)
 
     p = sub.add_parser("shell", help="explore the knowledge base interactively", parents=[common])
     p.set_defaults(func=cmd_shell)

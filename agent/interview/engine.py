@@ -6,7 +6,8 @@ import hashlib
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from agent.grading.coverage import Embedder
 from agent.grading.offline import GradingInputError, default_embedder, grade_answer
@@ -17,6 +18,9 @@ from agent.interview.respond import respond, variant
 from agent.interview.state import DEFAULT_TURN_BUDGET, Clock, InterviewState, Pacing, RaisedFlag, Turn
 from knowledge.corpus import Case, load_corpus
 from knowledge.ids import CASE_IDS, DIMENSIONS, FAILURE_MODES, LEVELS, STEPS
+
+if TYPE_CHECKING:
+    from agent.llm.base import ChatModel
 
 
 class InterviewInputError(ValueError):
@@ -103,9 +107,21 @@ def _apply(state: InterviewState, a: MessageAnalysis, move: Move, case: Case) ->
 
 
 def step(
-    state: InterviewState, message: str, *, now: float | None = None, embedder: Embedder | None = None
+    state: InterviewState,
+    message: str,
+    *,
+    now: float | None = None,
+    embedder: Embedder | None = None,
+    model: ChatModel | None = None,
+    on_token: Callable[[str], None] | None = None,
+    token_budget: int | None = None,
 ) -> tuple[InterviewState, Turn]:
-    """Take one candidate message; return a new state (the input is never changed) and the interviewer's turn."""
+    """Take one candidate message; return a new state (the input is never changed) and the interviewer's turn.
+
+    The move is always decided offline; with `model`, the model phrases it (streamed to `on_token`) and
+    the offline wording stands in whenever the model fails its checks (see `model_voice.phrase`);
+    `token_budget` caps its prompt (None: `budget.DEFAULT_TOKEN_BUDGET`).
+    """
     at = time.time() if now is None else now
     new = state.model_copy(deep=True)
     case = load_corpus().case(new.case_id)
@@ -122,6 +138,13 @@ def step(
     _apply(new, a, move, case)
     new.turns.append(candidate)
     text, meta = respond(new, move, case)
+    if model is not None and text:
+        from agent.interview.budget import DEFAULT_TOKEN_BUDGET
+        from agent.interview.model_voice import phrase
+
+        budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
+        text, voice = phrase(new, move, case, text, meta, model, on_token=on_token, token_budget=budget)
+        meta.update(voice)
     if move.flags:
         meta["flags"] = list(move.flags)
     turn = Turn(role="interviewer", text=text, phase=new.phase, move=move.kind, at=at, meta=meta)
