@@ -36,6 +36,20 @@ class Settings(BaseModel):
     openai_base_url: str | None = None
     request_timeout_s: float = Field(default=30.0, gt=0)
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    ui_users: SecretStr | None = None
+    """Optional app login: `user:password` pairs separated by commas (INTERVIEWER_UI_USERS)."""
+
+    def ui_credentials(self) -> list[tuple[str, str]]:
+        """The app's (user, password) pairs; empty when login is off. Malformed pairs raise SettingsError."""
+        if self.ui_users is None:
+            return []
+        pairs: list[tuple[str, str]] = []
+        for item in self.ui_users.get_secret_value().split(","):
+            user, sep, password = item.strip().partition(":")
+            if not sep or not user.strip() or not password:
+                raise SettingsError("INTERVIEWER_UI_USERS must look like 'alice:secret,bob:other'.")
+            pairs.append((user.strip(), password))
+        return pairs
 
     @property
     def index_dir(self) -> Path:
@@ -72,6 +86,7 @@ class Settings(BaseModel):
             "model": PREFIX + "MODEL",
             "request_timeout_s": PREFIX + "TIMEOUT",
             "retrieval": PREFIX + "RETRIEVAL",
+            "ui_users": PREFIX + "UI_USERS",
             "openai_api_key": "OPENAI_API_KEY",
             "openai_base_url": "OPENAI_BASE_URL",
         }

