@@ -388,6 +388,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Print the configuration (secrets redacted) and check the data folder, index, store, embedder, endpoint."""
+    from agent.doctor import run_doctor
+
+    return run_doctor(provider=getattr(args, "provider", None))
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
     """Start the interactive knowledge explorer."""
     from agent.shell import explore
@@ -458,6 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
 
     add_drill_parser(sub, common)
+
+    p = sub.add_parser(
+        "doctor", help="check the configuration, index, session store and model endpoint", parents=[common]
+    )
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("shell", help="explore the knowledge base interactively", parents=[common])
     p.set_defaults(func=cmd_shell)

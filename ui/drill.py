@@ -1,0 +1,152 @@
+"""The Drill tab's backend and handlers: the same `agent.drill` functions as `interviewer drill`, stored per user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from agent.drill.mastery import Mastery, load_mastery
+from agent.drill.questions import DrillFocusError
+from agent.drill.session import DrillSession, answer, finish, start_drill
+from agent.sessions import SessionNotFound, SessionStore, SessionStoreError
+from knowledge.ids import CASE_IDS, DIMENSIONS, LEVELS
+from ui import drill_render as dr
+from ui.backend import Backend
+from ui.handlers import owner_of, user_error
+
+DEFAULT_COUNT = 5
+"""Questions in a drill unless the candidate picks another number."""
+
+_ERRORS = (DrillFocusError, SessionStoreError, ValueError)
+
+
+class DrillDesk:
+    """Start, load, answer and finish drills in the app's session store (kind "drill"), scoped to an owner."""
+
+    def __init__(self, backend: Backend) -> None:
+        """Share the app backend's store and embedder."""
+        self.backend = backend
+
+    @property
+    def store(self) -> SessionStore:
+        """The session store (the interview service's)."""
+        return self.backend.service.store
+
+    def mastery(self, owner: str | None) -> Mastery:
+        """The owner's mastery from every stored interview, grading and drill answer."""
+        return load_mastery(self.store, owner=owner)
+
+    def begin(self, case_id: str | None, focus: str | None, level: str, count: int, owner: str | None) -> DrillSession:
+        """Start and store a drill (focus from the choice, else from the owner's mastery)."""
+        dimension, mode = dr.parse_focus(focus)
+        state, _ = start_drill(
+            case_id=case_id,
+            dimension=dimension,
+            failure_mode=mode,
+            level=level,
+            count=count,
+            mastery=self.mastery(owner),
+            store=self.store,
+            owner=owner,
+        )
+        return state
+
+    def load(self, session_id: str, owner: str | None) -> DrillSession:
+        """A stored drill of this owner; another owner's or a non-drill id is not found."""
+        record = self.store.load(session_id, owner=owner)
+        if record.kind != "drill":
+            raise SessionNotFound(f"Session {session_id} is a {record.kind} session, not a drill.")
+        return DrillSession.model_validate_json(record.state_json)
+
+    def answer(self, session_id: str, text: str, owner: str | None) -> DrillSession:
+        """Grade the answer to the current question at once and store it with the next question."""
+        state = self.load(session_id, owner)
+        new, _ = answer(state, text, embedder=self.backend.service.embedder, store=self.store, owner=owner)
+        return new
+
+    def finish(self, session_id: str, owner: str | None) -> DrillSession:
+        """End a drill early (finished, or abandoned when nothing was answered)."""
+        return finish(self.load(session_id, owner), store=self.store, owner=owner)
+
+
+def drill_panels(state: DrillSession | None, mastery: Mastery | None = None) -> tuple[Any, ...]:
+    """Session id, status, question, feedback, cleared answer box and mastery plot for a drill."""
+    last = state.items[-1] if state is not None and state.items else None
+    shown = mastery if mastery is not None else (state.mastery if state is not None else None)
+    return (
+        state.session_id if state is not None else "",
+        dr.status_markdown(state),
+        dr.question_markdown(state),
+        dr.feedback_html(last),
+        "",
+        dr.mastery_frame(shown),
+    )
+
+
+class DrillHandlers:
+    """Event functions of the Drill tab (and the buttons elsewhere that open it)."""
+
+    def __init__(self, desk: DrillDesk) -> None:
+        """Keep the drill desk."""
+        self.desk = desk
+
+    def start(self, case_id: str | None, focus: str | None, level: str, count: float, request: gr.Request) -> Any:
+        """Start a drill on the chosen case (or any) and focus (or the weakest); show its first question."""
+        if level not in LEVELS:
+            raise gr.Error(f"Pick a level: {', '.join(LEVELS)}.")
+        case = None if not case_id or case_id == dr.ANY_CASE else case_id
+        if case is not None and case not in CASE_IDS:
+            raise gr.Error("Pick a case (or any case).")
+        try:
+            state = self.desk.begin(case, focus, level, int(count or DEFAULT_COUNT), owner_of(request))
+        except _ERRORS as e:
+            raise user_error(e) from e
+        return drill_panels(state)
+
+    def answer(self, text: str, session_id: str, request: gr.Request) -> Any:
+        """Grade the answer at once: score, feedback and knowledge-base pointer, then the next question."""
+        if not session_id:
+            raise gr.Error("Start a drill first.")
+        if not text or not text.strip():
+            raise gr.Error("Type an answer first.")
+        try:
+            state = self.desk.answer(session_id, text, owner_of(request))
+        except _ERRORS as e:
+            raise user_error(e) from e
+        return drill_panels(state)
+
+    def finish(self, session_id: str, request: gr.Request) -> Any:
+        """End the drill now (what was answered stays stored)."""
+        if not session_id:
+            raise gr.Error("There is no drill to finish.")
+        try:
+            state = self.desk.finish(session_id, owner_of(request))
+        except _ERRORS as e:
+            raise user_error(e) from e
+        return drill_panels(state)
+
+    def mastery(self, request: gr.Request) -> Any:
+        """The logged-in candidate's mastery per dimension (for the plot)."""
+        try:
+            return dr.mastery_frame(self.desk.mastery(owner_of(request)))
+        except _ERRORS as e:
+            raise user_error(e) from e
+
+    def practise(self, dimension: str | None, level: str, request: gr.Request) -> tuple[Any, ...]:
+        """Start a drill on a "practise next" dimension and switch to the Drill tab."""
+        if dimension not in DIMENSIONS:
+            raise gr.Error("Pick a dimension to practise.")
+        focus = f"dim:{dimension}"
+        panels = self.start(dr.ANY_CASE, focus, level if level in LEVELS else "senior", DEFAULT_COUNT, request)
+        return (*panels, focus, gr.Tabs(selected="drill"))
+
+    def from_start(self, mode: str, case_id: str, level: str, request: gr.Request) -> tuple[Any, ...]:
+        """After the Start tab: when the mode is Drill, start a weakest-first drill on the chosen case."""
+        if mode != "Drill":
+            return tuple(gr.update() for _ in range(8))
+        panels = self.start(case_id, dr.WEAKEST, level, DEFAULT_COUNT, request)
+        return (*panels, case_id, dr.WEAKEST)
+
+
+__all__ = ["DEFAULT_COUNT", "DrillDesk", "DrillHandlers", "drill_panels"]
