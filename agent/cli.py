@@ -137,7 +137,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from agent.llm.factory import chat_model_from_settings
     from knowledge.ids import CASE_IDS, LEVELS
 
-    model = chat_model_from_settings(_settings(args))  # a missing key fails here, before any work
+    settings = _settings(args)
+    model = chat_model_from_settings(settings)  # a missing key fails here, before any work
+    cap = settings.grade_max_tokens
     try:
         if args.batch:
             if args.file or args.case:
@@ -151,7 +153,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             if model is None:
                 count = grade_batch(src, Path(args.out), embedder=embedder)
             else:
-                count = grade_batch_with(src, Path(args.out), answer_grader(model, embedder))
+                count = grade_batch_with(src, Path(args.out), answer_grader(model, embedder, max_tokens=cap))
             print(f"graded {count} answers -> {args.out}", file=sys.stderr)
             return 0
         if not args.file:
@@ -165,7 +167,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if model is None:
             card = grade_answer(answer, args.case, args.level, embedder=embedder)
         else:
-            card = answer_grader(model, embedder)(answer, args.case, args.level)
+            card = answer_grader(model, embedder, max_tokens=cap)(answer, args.case, args.level)
     except GradingInputError as e:
         raise CliError(str(e)) from e
     if args.format == "json":
@@ -331,7 +333,9 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 10_000:
         raise CliError(f"--limit must be between 1 and 10000, got {args.limit}")
     with _session_errors():
-        rows = InterviewService(_settings(args)).list(limit=args.limit)
+        service = InterviewService(_settings(args))
+        rows = service.list(limit=args.limit)
+        usages = {r.id: service.usage(r.id) for r in rows} if args.format == "json" else {}
     if args.format == "json":
         items = [
             {
@@ -345,6 +349,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 "overall": r.overall,
                 "hire_signal": r.hire_signal,
                 "turns": r.turn_count,
+                "usage": usages[r.id],
             }
             for r in rows
         ]
@@ -386,6 +391,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     ui_main(args.host, args.port, args.share, settings=_settings(args))
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure every performance figure in one run and print the table (--out: also JSON)."""
+    from evals.bench import main as bench_main
+
+    return bench_main(quick=args.quick, out=args.out)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -473,6 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("shell", help="explore the knowledge base interactively", parents=[common])
     p.set_defaults(func=cmd_shell)
+
+    p = sub.add_parser("bench", help="measure latency, throughput, build, start-up and memory", parents=[common])
+    p.add_argument("--quick", action="store_true", help="smaller counts (about a minute)")
+    p.add_argument("--out", metavar="FILE", help="write the results as JSON to this file")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("eval", help="run an evaluation and print its table", parents=[common])
     p.add_argument("what", choices=["retrieval", "grading", "interview"])

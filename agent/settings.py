@@ -35,6 +35,16 @@ class Settings(BaseModel):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     request_timeout_s: float = Field(default=30.0, gt=0)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    """Sampling temperature of every model call (INTERVIEWER_TEMPERATURE, 0-2)."""
+    max_tokens: int = Field(default=1024, ge=1, le=131_072)
+    """Reply cap (max_tokens) of a model call that sets none itself (INTERVIEWER_MAX_TOKENS)."""
+    turn_token_budget: int = Field(default=3000, ge=500, le=1_000_000)
+    """Token budget of one model-voice interviewer prompt (INTERVIEWER_TURN_TOKEN_BUDGET)."""
+    grade_max_tokens: int = Field(default=2048, ge=64, le=131_072)
+    """Completion cap of the model grader's call (INTERVIEWER_GRADE_MAX_TOKENS)."""
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """SDK retries (with backoff) on 429, 5xx and connection errors (INTERVIEWER_MAX_RETRIES)."""
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
     ui_users: SecretStr | None = None
     """Optional app login: `user:password` pairs separated by commas (INTERVIEWER_UI_USERS)."""
@@ -85,6 +95,11 @@ class Settings(BaseModel):
             "provider": PREFIX + "PROVIDER",
             "model": PREFIX + "MODEL",
             "request_timeout_s": PREFIX + "TIMEOUT",
+            "temperature": PREFIX + "TEMPERATURE",
+            "max_tokens": PREFIX + "MAX_TOKENS",
+            "turn_token_budget": PREFIX + "TURN_TOKEN_BUDGET",
+            "grade_max_tokens": PREFIX + "GRADE_MAX_TOKENS",
+            "max_retries": PREFIX + "MAX_RETRIES",
             "retrieval": PREFIX + "RETRIEVAL",
             "ui_users": PREFIX + "UI_USERS",
             "openai_api_key": "OPENAI_API_KEY",

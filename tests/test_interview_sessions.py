@@ -342,6 +342,7 @@ def test_cli_sessions_and_export(fresh_settings: Settings, tmp_path: Path, capsy
     assert run(["sessions", "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     keys = {"id", "kind", "case_id", "level", "created_at", "updated_at", "status", "overall", "hire_signal", "turns"}
+    keys.add("usage")
     assert set(row) == keys
     assert (row["id"], row["kind"], row["case_id"], row["status"]) == (sid, "interview", "fraud-detection", "finished")
     assert row["turns"] >= 5 and 1.0 <= row["overall"] <= 4.0

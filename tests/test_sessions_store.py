@@ -489,3 +489,9 @@ def test_two_processes_share_the_file(tmp_path: Path) -> None:
     )
     subprocess.run([sys.executable, "-c", snippet], cwd=ROOT, check=True, timeout=60)
     assert [t.text for t in store.load(sid).turns] == ["other process"]
+
+
+def test_new_ids_never_start_like_a_command_line_option() -> None:
+    from agent.sessions import new_session_id
+
+    assert all(new_session_id()[0].isalnum() for _ in range(2000))

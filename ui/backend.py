@@ -97,7 +97,11 @@ class Backend:
         from agent.grading.provider import answer_grader
         from agent.llm.factory import chat_model_from_settings
 
-        grader = answer_grader(chat_model_from_settings(self.settings), self.service.embedder)
+        grader = answer_grader(
+            chat_model_from_settings(self.settings),
+            self.service.embedder,
+            max_tokens=self.settings.grade_max_tokens,
+        )
         card = grader(answer, case_id, level)
         store = self.service.store
         state_json = json.dumps({"answer": answer, "scorecard": card.model_dump(mode="json", exclude_none=True)})

@@ -22,7 +22,7 @@ from agent.grading.failure_modes import DETECTORS, tradeoff_sentences
 from agent.grading.injection import find_injection
 from agent.grading.offline import DEPTH_KINDS
 from agent.grading.signals import SignalIndex, find_signals
-from agent.grading.text import normalize, sanitize, split_sentences
+from agent.grading.text import normalize, sanitize, split_sentences, strip_markup
 from knowledge.corpus import Case, Corpus
 from knowledge.ids import COMMUNICATION, FAILURE_MODES, STEP_TITLES, STEPS, applicable_failure_modes
 from prompts.render import render
@@ -185,7 +185,7 @@ def assess(
     target = _target(corpus, case, question)
     clean, _ = sanitize(text or "")
     injection = find_injection(clean)
-    sentences = split_sentences(injection.text)
+    sentences = split_sentences(strip_markup(injection.text))
     signals = SignalIndex(find_signals(sentences))
     embeddings = embed_sentences(sentences, embedder)
     coverage = cover_case(case, sentences, embeddings, embedder)

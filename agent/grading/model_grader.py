@@ -9,12 +9,12 @@ from agent.grading.model_prompt import build_grading_prompt
 from agent.grading.model_schema import ModelJudgement
 from agent.grading.offline import grade_answer
 from agent.grading.scorecard import Scorecard
-from agent.grading.text import sanitize
+from agent.grading.text import sanitize, strip_markup
 from agent.llm.base import ChatModel, ModelError
 from knowledge.corpus import load_corpus
 
 MAX_JUDGEMENT_TOKENS = 2048
-"""Completion budget of the grading call (sent as max_tokens)."""
+"""Default completion budget of the grading call (sent as max_tokens; INTERVIEWER_GRADE_MAX_TOKENS)."""
 
 
 def fallback_card(offline: Scorecard, error: ModelError) -> Scorecard:
@@ -24,17 +24,23 @@ def fallback_card(offline: Scorecard, error: ModelError) -> Scorecard:
 
 
 def grade_with_model(
-    answer: str, case_id: str, level: str, model: ChatModel, *, embedder: Embedder | None = None
+    answer: str,
+    case_id: str,
+    level: str,
+    model: ChatModel,
+    *,
+    embedder: Embedder | None = None,
+    max_tokens: int = MAX_JUDGEMENT_TOKENS,
 ) -> Scorecard:
     """Offline grade first, then one fresh structured model call, combined; any ModelError gives the offline grade."""
     offline = grade_answer(answer, case_id, level, embedder=embedder)
     text, _ = sanitize(answer)
-    stripped = find_injection(text).text
+    stripped = strip_markup(find_injection(text).text)
     corpus = load_corpus()
     case = corpus.case(case_id)
     prompt = build_grading_prompt(stripped, case, level, corpus)
     try:
-        judgement = model.structured(prompt.messages, ModelJudgement, max_tokens=MAX_JUDGEMENT_TOKENS)
+        judgement = model.structured(prompt.messages, ModelJudgement, max_tokens=max_tokens)
     except ModelError as e:
         return fallback_card(offline, e)
     card = combine(offline, judgement, stripped, case, corpus, model_name=model.name).card

@@ -10,7 +10,7 @@ from agent.grading.coverage import Embedder
 from agent.grading.failure_modes import MAJOR_MODES, detect_failure_modes, tradeoff_sentences
 from agent.grading.injection import find_injection
 from agent.grading.scorecard import DimensionScore, FailureModeFinding, Scorecard, hire_signal_for
-from agent.grading.text import sanitize
+from agent.grading.text import sanitize, strip_markup
 from knowledge.corpus import load_corpus
 from knowledge.ids import CASE_IDS, COMMUNICATION, DIMENSIONS, LEVELS, STEP_TITLES, STEPS
 
@@ -194,11 +194,12 @@ def grade_answer(answer: str, case_id: str, level: str = "senior", *, embedder: 
     _validate(answer, case_id, level)
     text, notes = sanitize(answer)
     injection = find_injection(text)
-    if not any(ch.isalnum() for ch in injection.text) and not injection.attempt:
+    content = strip_markup(injection.text)
+    if not any(ch.isalnum() for ch in content) and not injection.attempt:
         raise GradingInputError("the answer is empty")
     corpus = load_corpus()
     case = corpus.case(case_id)
-    a = analyse(case, injection.text, embedder if embedder is not None else default_embedder())
+    a = analyse(case, content, embedder if embedder is not None else default_embedder())
     findings = detect_failure_modes(a, corpus)
     flagged = {f.id for f in findings}
 

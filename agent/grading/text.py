@@ -112,6 +112,44 @@ def sanitize(raw: str) -> tuple[str, list[str]]:
     return text, notes
 
 
+_HTML_BLOCK = re.compile(r"<(script|style)\b[^<>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG_NAMES = (
+    "a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|big|blink|blockquote|body|br|button|canvas|caption|"
+    "center|cite|code|col|colgroup|data|datalist|dd|del|details|dfn|dialog|div|dl|dt|em|embed|fieldset|"
+    "figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|header|hr|html|i|iframe|img|input|ins|kbd|"
+    "label|legend|li|link|main|map|mark|marquee|math|menu|meta|meter|nav|noscript|object|ol|optgroup|option|"
+    "output|p|param|picture|pre|progress|q|rp|rt|ruby|s|samp|script|section|select|slot|small|source|span|"
+    "strike|strong|style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|time|title|tr|"
+    "track|tt|u|ul|var|video|wbr"
+)
+# An opening, closing or self-closing HTML tag of a known element. Attributes must look like
+# attributes (name="v", name='v' or name=v), so comparisons such as "a<b and c>d" or
+# "latency < 100 ms" are never mistaken for markup.
+_HTML_TAG = re.compile(
+    rf"<(?:/\s*(?:{_TAG_NAMES})\s*|(?:{_TAG_NAMES})"
+    r"(?:\s+[A-Za-z_:][-\w:.]*\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>=`]+))*\s*/?)>",
+    re.IGNORECASE,
+)
+_BLOCK_TAG = re.compile(
+    r"</?\s*(?:address|article|aside|blockquote|br|dd|div|dl|dt|footer|h[1-6]|header|hr|li|main|nav|ol|p|pre|"
+    r"section|table|tbody|td|tfoot|th|thead|tr|ul)\b",
+    re.IGNORECASE,
+)
+
+
+def strip_markup(text: str) -> str:
+    """The text with HTML read as markup, not content: script and style blocks dropped, other tags removed.
+
+    Inner text of other tags is kept; block-level tags become line breaks, inline tags vanish. Only
+    well-formed tags of known HTML elements count, so "latency < 100 ms" or "a<b" are untouched.
+    Used for analysis only: what is stored and displayed stays exactly as typed.
+    """
+    if "<" not in text:
+        return text
+    text = _HTML_BLOCK.sub(" ", text)
+    return _HTML_TAG.sub(lambda m: "\n" if _BLOCK_TAG.match(m.group(0)) else "", text)
+
+
 def normalize(text: str) -> str:
     """Lower-case, unify quotes and dashes, strip markdown emphasis and squeeze whitespace."""
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
@@ -236,4 +274,13 @@ def split_sentences(text: str, max_sentences: int = 2_000) -> list[Sentence]:
     return sentences
 
 
-__all__ = ["MAX_CHARS", "Clause", "Sentence", "normalize", "sanitize", "split_clauses", "split_sentences"]
+__all__ = [
+    "MAX_CHARS",
+    "Clause",
+    "Sentence",
+    "normalize",
+    "sanitize",
+    "split_clauses",
+    "split_sentences",
+    "strip_markup",
+]

@@ -9,7 +9,7 @@ from agent.grading import analysis as grading_analysis
 from agent.grading.coverage import GENERIC_CUES, Embedder, cue_pattern
 from agent.grading.failure_modes import DETECTORS
 from agent.grading.injection import find_injection
-from agent.grading.text import normalize
+from agent.grading.text import normalize, strip_markup
 from agent.interview import messages
 from agent.interview.bank import probe_ranking
 from agent.interview.questions import Question, content_words, find_questions
@@ -172,7 +172,7 @@ def analyse(
     """Everything the policy needs to know about one candidate message (sent at time `at`)."""
     clipped, truncated = messages.clip(message)
     injection = find_injection(clipped)
-    text = injection.text.strip()
+    text = strip_markup(injection.text).strip()
     a = MessageAnalysis(text=clipped, at=at, truncated=truncated, injection=injection.attempt)
     a.probe_rank = probe_ranking(case, embedder)
     a.fishing = messages.is_fishing(clipped) or injection.attempt
@@ -182,7 +182,7 @@ def analyse(
     if messages.is_gibberish(text):
         a.gibberish = True
         return a
-    previous = {messages.fingerprint(t.text) for t in state.candidate_turns()}
+    previous = {messages.fingerprint(strip_markup(t.text)) for t in state.candidate_turns()}
     a.repeated = messages.fingerprint(text) in previous
     a.questions = find_questions(case, text, embedder)
     for q in a.questions:

@@ -140,11 +140,23 @@ def step(
     text, meta = respond(new, move, case)
     if model is not None and text:
         from agent.interview.budget import DEFAULT_TOKEN_BUDGET
-        from agent.interview.model_voice import phrase
+        from agent.interview.model_voice import (
+            MODEL_FAILURES_BEFORE_DISABLE,
+            SESSION_DISABLED,
+            consecutive_model_failures,
+            is_model_failure,
+            phrase,
+        )
 
-        budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
-        text, voice = phrase(new, move, case, text, meta, model, on_token=on_token, token_budget=budget)
-        meta.update(voice)
+        failures = consecutive_model_failures(new)
+        if failures is None:  # switched off earlier in this session: no model call
+            meta.update({"voice": "offline", "fallback": SESSION_DISABLED})
+        else:
+            budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
+            text, voice = phrase(new, move, case, text, meta, model, on_token=on_token, token_budget=budget)
+            meta.update(voice)
+            if is_model_failure(voice) and failures + 1 >= MODEL_FAILURES_BEFORE_DISABLE:
+                meta["model_disabled"] = True
     if move.flags:
         meta["flags"] = list(move.flags)
     turn = Turn(role="interviewer", text=text, phase=new.phase, move=move.kind, at=at, meta=meta)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -39,6 +39,13 @@ FREE_NUMBERS = 10
 """Numbers up to this may appear in a reply without being in the prompt ("two things", "3 options")."""
 MESSAGE_OVERHEAD_TOKENS = 8
 """Chat-format tokens around the two messages, counted into the prompt."""
+
+MODEL_FAILURES_BEFORE_DISABLE = 3
+"""After this many consecutive model failures (errors, not guard rejections) the session goes offline."""
+SESSION_DISABLED = "session_disabled"
+"""The `fallback` of a turn phrased offline because the model was switched off for the session."""
+MODEL_FAILURE_KINDS = frozenset({"error", "timeout", "refusal", "bad_output", "unavailable"})
+"""Fallback reasons that are the model's (ModelError kinds), as opposed to a guard rejecting its words."""
 
 TokenSink = Callable[[str], None]
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -344,6 +351,29 @@ def _consume(chunks: Iterable[str], held: HeldStream) -> None:
 # -- the voice --------------------------------------------------------------------------------------
 
 
+def is_model_failure(voice: Mapping[str, Any]) -> bool:
+    """Whether a turn's voice meta records a model failure (a ModelError, not a guard rejection)."""
+    return voice.get("voice") == "offline" and voice.get("fallback") in MODEL_FAILURE_KINDS
+
+
+def consecutive_model_failures(state: InterviewState) -> int | None:
+    """Model failures in a row at the end of the session's model-voiced turns; None once the model is off.
+
+    Read from the turn meta (the state's record of each call), so nothing else needs persisting.
+    """
+    count = 0
+    for turn in reversed(state.turns):
+        if turn.role != "interviewer" or "voice" not in turn.meta:
+            continue
+        if turn.meta.get("fallback") == SESSION_DISABLED or turn.meta.get("model_disabled"):
+            return None
+        if not is_model_failure(turn.meta):
+            break
+        count += 1
+    return None if count >= MODEL_FAILURES_BEFORE_DISABLE else count
+
+
+
 def phrase(
     state: InterviewState,
     move: Move,
@@ -426,14 +456,19 @@ __all__ = [
     "LEAK_RUN",
     "MAX_REPLY_CHARS",
     "MAX_REPLY_TOKENS",
+    "MODEL_FAILURES_BEFORE_DISABLE",
+    "MODEL_FAILURE_KINDS",
+    "SESSION_DISABLED",
     "Guard",
     "HeldStream",
     "TerminalEcho",
     "VoicePrompt",
     "build_prompt",
     "clean",
+    "consecutive_model_failures",
     "describe_move",
     "fence_for",
     "hidden_texts",
+    "is_model_failure",
     "phrase",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -41,6 +41,12 @@ PAUSE_AFTER_S = 10 * 60.0
 """Under the wall clock, a silence longer than this between two turns counts as a break (a closed
 terminal, a lost tab): the time beyond it is not charged to the interview, so a session resumed the
 next day does not wrap up at once. Ten minutes is far longer than anyone thinks about one answer."""
+
+
+DISABLED_NOTE = (
+    "_Note: the model failed several times in a row; the offline interviewer speaks for the rest of this session._"
+)
+"""The transcript's one-line note at the turn after which the model voice was switched off."""
 
 
 class InterviewServiceError(Exception):
@@ -81,6 +87,7 @@ class InterviewSession:
         out = engine.transcript(self.state)
         out["session_id"] = self.record.id
         out["status"] = self.record.status
+        _add_usage(out, [t.meta for t in self.state.turns])
         return out
 
 
@@ -136,13 +143,15 @@ class InterviewService:
     ) -> None:
         """Open (or take) the store of `settings.sessions_db`; the embedder is loaded on first need.
 
-        `step_options` are extra keyword arguments for `engine.step` (e.g. a model responder, when the
-        engine grows one); the service passes them through untouched.
+        `step_options` are extra keyword arguments for `engine.step` (e.g. `model`, `on_token`); with a
+        model and no `token_budget`, the budget is `settings.turn_token_budget`.
         """
         self.settings = settings
         self.store = store if store is not None else SessionStore(settings.sessions_db)
         self._embedder = embedder
         self._step_options = dict(step_options or {})
+        if self._step_options.get("model") is not None:
+            self._step_options.setdefault("token_budget", settings.turn_token_budget)
 
     @property
     def embedder(self) -> Embedder:
@@ -249,9 +258,17 @@ class InterviewService:
         record = self.store.load(session_id, owner=owner)
         state = _parse_state(record)
         if fmt == "json":
-            data = InterviewSession(record, state).transcript() if state is not None else _generic_transcript(record)
+            if state is not None:
+                data = InterviewSession(record, state).transcript()
+            else:
+                data = _add_usage(_generic_transcript(record), _metas(record, None))
             return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         return _markdown(record, state)
+
+    def usage(self, session_id: str, *, owner: str | None = None) -> dict[str, Any]:
+        """Model calls, tokens and estimated cost (USD) summed over the session's turns (see `session_usage`)."""
+        record = self.store.load(session_id, owner=owner)
+        return session_usage(_metas(record, _parse_state(record)))
 
     def list(self, *, owner: str | None = None, limit: int = 100) -> list[SessionSummary]:
         """Every session of this owner (all kinds), newest first."""
@@ -316,6 +333,49 @@ def _parse_state(record: SessionRecord) -> InterviewState | None:
         return None
 
 
+def _metas(record: SessionRecord, state: InterviewState | None) -> list[Mapping[str, Any]]:
+    """The meta of every turn, from the state when it parses, else from the stored rows."""
+    if state is not None:
+        return [t.meta for t in state.turns]
+    return [t.meta for t in record.turns]
+
+
+def session_usage(metas: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Sum of the per-turn model usage: model_calls, prompt_tokens, completion_tokens, cost_usd (estimated).
+
+    A turn counts as a model call when its meta names a model; turns phrased offline because the model
+    was switched off for the session (`fallback: session_disabled`) made no call and count nothing.
+    """
+    calls = prompt = completion = 0
+    cost = 0.0
+    for meta in metas:
+        if meta.get("fallback") == "session_disabled" or "model" not in meta:
+            continue
+        calls += 1
+        prompt += _int(meta.get("prompt_tokens"))
+        completion += _int(meta.get("completion_tokens"))
+        value = meta.get("cost_usd")
+        cost += float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+    return {
+        "model_calls": calls,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "cost_usd": round(cost, 6),
+    }
+
+
+def _add_usage(data: dict[str, Any], metas: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Add the transcript's extra fields: `usage`, and `model_fallback` once the model was switched off."""
+    data["usage"] = session_usage(metas)
+    if any(m.get("model_disabled") or m.get("fallback") == "session_disabled" for m in metas):
+        data["model_fallback"] = "session_disabled"
+    return data
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
 def _generic_transcript(record: SessionRecord) -> dict[str, Any]:
     return {
         "case_id": record.case_id,
@@ -367,6 +427,12 @@ def _markdown(record: SessionRecord, state: InterviewState | None) -> str:
     ]
     if record.overall is not None:
         lines.append(f"- overall: {record.overall:.2f} / 4 ({(record.hire_signal or '').replace('_', ' ')})")
+    usage = session_usage(_metas(record, state))
+    if usage["model_calls"]:
+        lines.append(
+            f"- model usage: {usage['model_calls']} calls, {usage['prompt_tokens']} prompt + "
+            f"{usage['completion_tokens']} completion tokens, estimated ${usage['cost_usd']:.4f}"
+        )
     lines += ["", "## Transcript"]
     phase: str | None = None
     turns: list[tuple[str, str, str | None, str | None, Mapping[str, Any]]] = (
@@ -390,6 +456,8 @@ def _markdown(record: SessionRecord, state: InterviewState | None) -> str:
             ]
         elif cites:
             lines += ["", "Sources: " + "; ".join(cites)]
+        if meta.get("model_disabled"):
+            lines += ["", DISABLED_NOTE]
     lines += ["", "## Flags raised", ""]
     if state is not None and state.flags:
         for f in state.flags:
@@ -412,6 +480,7 @@ def _markdown(record: SessionRecord, state: InterviewState | None) -> str:
 
 
 __all__ = [
+    "DISABLED_NOTE",
     "PAUSE_AFTER_S",
     "ExportFormat",
     "InterviewService",
@@ -422,4 +491,5 @@ __all__ = [
     "TurnNotRecorded",
     "export_hint",
     "resume_hint",
+    "session_usage",
 ]

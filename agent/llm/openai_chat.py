@@ -13,6 +13,7 @@ Construction makes no network call; SDK and HTTP errors are mapped to the `Model
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,8 +54,23 @@ def _to_langchain(messages: list[Message]) -> list[BaseMessage]:
     return [kinds[m.role](content=m.content) for m in messages]
 
 
-def _map_error(e: BaseException, model: str) -> ModelError:
-    """Translate an SDK or transport exception into the ModelError family (others are not ours to map)."""
+_KEYLIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-*.]{6,}")
+
+
+def scrub(text: str, secret: str | None = None) -> str:
+    """Text with the API key (and anything shaped like a key, e.g. an echoed `sk-...`) replaced by `[redacted]`."""
+    if secret and secret != LOCAL_PLACEHOLDER_KEY:
+        text = text.replace(secret, "[redacted]")
+    return _KEYLIKE.sub("[redacted]", text)
+
+
+def _map_error(e: BaseException, model: str, secret: str | None = None) -> ModelError:
+    """Translate an SDK or transport exception into the ModelError family, the API key scrubbed from the text."""
+    err = _map_error_raw(e, model)
+    return type(err)(scrub(str(err), secret))
+
+
+def _map_error_raw(e: BaseException, model: str) -> ModelError:
     if isinstance(e, (openai.APITimeoutError, *_TIMEOUTS)):
         return ModelTimeout(f"{model}: the request timed out")
     if isinstance(e, openai.APIStatusError):
@@ -65,10 +81,12 @@ def _map_error(e: BaseException, model: str) -> ModelError:
         return ModelRefusal(f"{model}: the reply was stopped by a content filter")
     if isinstance(e, openai.LengthFinishReasonError):
         return ModelBadOutput(f"{model}: the reply hit the token limit before it was complete")
+    if isinstance(e, ValueError):  # langchain: a non-JSON body (an HTML page, garbage) or an unreadable reply
+        return ModelBadOutput(f"{model}: the endpoint's reply is not a chat completion: {str(e)[:200]}")
     return ModelUnavailable(f"{model}: {type(e).__name__}: {str(e)[:200]}")
 
 
-_MAPPED: tuple[type[BaseException], ...] = (openai.OpenAIError, *_TIMEOUTS, *_TRANSPORT)
+_MAPPED: tuple[type[BaseException], ...] = (openai.OpenAIError, ValueError, *_TIMEOUTS, *_TRANSPORT)
 
 
 def _text_of(message: BaseMessage) -> str:
@@ -105,18 +123,25 @@ class OpenAIChatModel:
         base_url: str | None = None,
         timeout_s: float = 30.0,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
         http_client: Any | None = None,
         http_async_client: Any | None = None,
     ) -> None:
-        """Build the client (temperature 0); no network call happens here."""
+        """Build the client; no network call happens here.
+
+        `max_tokens` is the reply cap of calls that pass none themselves (None: the server's default).
+        """
         from langchain_openai import ChatOpenAI
 
         self.name = model
+        self.default_max_tokens = max_tokens
+        self._secret = api_key.get_secret_value()
         self._llm = ChatOpenAI(
             model=model,
             api_key=api_key,
             base_url=base_url,
-            temperature=0,
+            temperature=temperature,
             timeout=timeout_s,
             max_retries=max_retries,
             http_client=http_client,
@@ -130,9 +155,10 @@ class OpenAIChatModel:
         *,
         http_client: Any | None = None,
         http_async_client: Any | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retries: int | None = None,
     ) -> OpenAIChatModel:
-        """Build from Settings; a missing key raises SettingsError naming OPENAI_API_KEY (placeholder if local)."""
+        """Build from Settings (temperature, max_tokens, max_retries, timeout); a missing key raises
+        SettingsError naming OPENAI_API_KEY (placeholder if local). `max_retries` overrides the setting."""
         if settings.openai_api_key is None and settings.openai_base_url:
             key = SecretStr(LOCAL_PLACEHOLDER_KEY)
         else:
@@ -142,21 +168,23 @@ class OpenAIChatModel:
             api_key=key,
             base_url=settings.openai_base_url,
             timeout_s=settings.request_timeout_s,
-            max_retries=max_retries,
+            max_retries=settings.max_retries if max_retries is None else max_retries,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
             http_client=http_client,
             http_async_client=http_async_client,
         )
 
-    @staticmethod
-    def _extra(max_tokens: int | None) -> dict[str, Any]:
-        return {"extra_body": {"max_tokens": max_tokens}} if max_tokens is not None else {}
+    def _extra(self, max_tokens: int | None) -> dict[str, Any]:
+        cap = self.default_max_tokens if max_tokens is None else max_tokens
+        return {"extra_body": {"max_tokens": cap}} if cap is not None else {}
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> ModelReply:
         """Return the reply text and token usage; a refusal raises ModelRefusal."""
         try:
             reply = self._llm.invoke(_to_langchain(messages), **self._extra(max_tokens))
         except _MAPPED as e:
-            raise _map_error(e, self.name) from e
+            raise _map_error(e, self.name, self._secret) from e
         refusal = _refusal(reply)
         if refusal is not None:
             raise ModelRefusal(f"{self.name} refused: {refusal[:200]}")
@@ -170,7 +198,7 @@ class OpenAIChatModel:
                 if text:
                     yield text
         except _MAPPED as e:
-            raise _map_error(e, self.name) from e
+            raise _map_error(e, self.name, self._secret) from e
 
     def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int | None = None) -> T:
         """Return the reply as a schema instance via a forced tool call; unusable output raises ModelBadOutput."""
@@ -180,7 +208,7 @@ class OpenAIChatModel:
         try:
             out = runnable.invoke(_to_langchain(messages))
         except _MAPPED as e:
-            raise _map_error(e, self.name) from e
+            raise _map_error(e, self.name, self._secret) from e
         if not isinstance(out, dict):
             raise ModelBadOutput(f"{self.name}: unexpected structured reply of type {type(out).__name__}")
         raw, parsed, error = out.get("raw"), out.get("parsed"), out.get("parsing_error")
@@ -198,4 +226,4 @@ class OpenAIChatModel:
         return parsed
 
 
-__all__ = ["DEFAULT_MAX_RETRIES", "LOCAL_PLACEHOLDER_KEY", "OpenAIChatModel"]
+__all__ = ["DEFAULT_MAX_RETRIES", "LOCAL_PLACEHOLDER_KEY", "OpenAIChatModel", "scrub"]

@@ -13,8 +13,11 @@ SESSION_ID_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def new_session_id() -> str:
-    """A fresh unguessable session id (128 random bits, 22 URL-safe characters)."""
-    return secrets.token_urlsafe(16)
+    """A fresh unguessable session id (128 random bits, 22 URL-safe characters, never starting with '-' or '_')."""
+    while True:
+        candidate = secrets.token_urlsafe(16)
+        if candidate[0].isalnum():  # a leading '-' would read as an option on the command line
+            return candidate
 
 
 def validate_session_id(session_id: object) -> str:
