@@ -177,7 +177,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_script(path: str) -> list[str]:
+def read_script(path: str) -> list[str]:
     """The candidate turns of a JSONL script ({"text": ...} a line); a bad line is a one-line error."""
     raw = _read_answer(path)
     turns: list[str] = []
@@ -254,7 +254,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
             raise CliError("--case ID is required (see `interviewer cases`), or --resume ID to continue a session")
         _check_choice(args.case, CASE_IDS, "case id", "see `interviewer cases`")
         _check_choice(args.level, LEVELS, "level", "one of " + ", ".join(LEVELS))
-    script = _read_script(args.script) if args.script else None
+    script = read_script(args.script) if args.script else None
     if args.format == "json" and script is None:
         raise CliError("--format json needs --script FILE (a non-interactive run)")
     quiet = args.format == "json"

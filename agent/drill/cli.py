@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.settings import Settings
@@ -35,23 +34,9 @@ def _error(message: str) -> Exception:
 
 def read_script(path: str) -> list[str]:
     """The answers of a JSONL script ({"text": ...} a line); a bad line is a one-line error with its number."""
-    try:
-        raw = Path(path).read_bytes().decode("utf-8", errors="replace")
-    except IsADirectoryError as e:
-        raise _error(f"cannot read '{path}': it is a directory") from e
-    except OSError as e:
-        raise _error(f"cannot read '{path}': {e.strerror or e}") from e
-    answers: list[str] = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise _error(f"'{path}' line {number}: not valid JSON ({e.msg})") from e
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise _error(f"'{path}' line {number}: expected an object with a string \"text\"")
-        answers.append(item["text"])
+    from agent.cli import read_script as read_jsonl_script
+
+    answers = read_jsonl_script(path)
     if not answers:
         raise _error(f"'{path}' is empty")
     return answers
