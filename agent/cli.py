@@ -211,24 +211,19 @@ def _converse(
 ) -> bool:
     """Feed the candidate's messages to a stored session; True when the candidate paused (not finished)."""
     from agent.interview.service import TurnNotRecorded
+    from agent.terminal import message_source
 
-    lines = iter(script) if script is not None else None
+    read_message = message_source(script)
     while not service.get(sid).finished:
-        if lines is not None:
-            message = next(lines, None)
-        else:
-            try:
-                message = input("you: ")
-            except EOFError:
-                message = None
+        message = read_message()
         if message is None or message.strip() == "/end":
             return False
-        if lines is None and message.strip() == "/pause":
+        if script is None and message.strip() == "/pause":
             return True
         try:
             turn = service.reply(sid, message)
         except TurnNotRecorded as e:
-            if lines is not None:
+            if script is not None:
                 raise CliError(str(e)) from e
             print(f"interviewer: {e}", file=sys.stderr, flush=True)
             continue

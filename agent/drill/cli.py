@@ -102,22 +102,18 @@ def cmd_drill(args: argparse.Namespace) -> int:
         embedder = _load_embedder(settings)
         if not quiet:
             print(f"focus: {state.note}\n\ninterviewer: {turn.text}\n", flush=True)
-        lines = iter(script) if script is not None else None
+        from agent.terminal import message_source
+
+        read_message = message_source(script)
         while not state.finished:
-            if lines is not None:
-                message = next(lines, None)
-            else:
-                try:
-                    message = input("you: ")
-                except EOFError:
-                    message = None
-                if message is not None and not message.strip():
-                    print("(type an answer, or /end to stop)")
-                    continue
+            message = read_message()
+            if script is None and message is not None and not message.strip():
+                print("(type an answer, or /end to stop)")
+                continue
             if message is None or message.strip() == "/end":
                 break
             state, feedback = answer(state, message, embedder=embedder, store=store, corpus=corpus)
-            if not quiet and lines is not None:
+            if not quiet and script is not None:
                 print(f"you: {message}")
             if not quiet:
                 print(f"\n{feedback.text}\n", flush=True)
