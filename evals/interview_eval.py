@@ -18,6 +18,9 @@ from knowledge.corpus import Case, load_corpus
 
 PERSONAS = Path(__file__).resolve().parent / "interviews" / "personas.jsonl"
 LEAK_WINDOW = 8
+WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."
+"""One message per case before timing: it fills the per-case caches (fact phrases, points, probes) a real
+first turn would otherwise pay for."""
 
 
 class FactsAsked(BaseModel):
@@ -72,6 +75,17 @@ def leaks_in(text: str, windows: set[tuple[str, ...]], case: Case) -> int:
     return found + text.count("Cues:")
 
 
+def _how(state: Any, turn: int) -> str:
+    """How a flag was raised: in the debrief, or by the interviewer's reply to the candidate turn `turn`."""
+    said = state.turns[min(turn, len(state.turns) - 1)]
+    if said.move == "debrief":
+        return "debrief"
+    reply = state.turns[turn + 1] if turn + 1 < len(state.turns) else said
+    if reply.move == "wrap_up" or reply.meta.get("closing"):
+        return "closing"
+    return "during"
+
+
 def run_persona(persona: Persona, embedder: Any) -> dict[str, Any]:
     """Run one persona through a full interview and score it against its labels."""
     case = load_corpus().case(persona.case)
@@ -108,6 +122,7 @@ def run_persona(persona: Persona, embedder: Any) -> dict[str, Any]:
         "id": persona.id,
         "flags": shown["flags"],
         "mid_flags": [f.id for f in state.flags if state.turns[min(f.turn, len(state.turns) - 1)].move != "debrief"],
+        "flag_how": {f.id: _how(state, f.turn) for f in state.flags},
         "card_modes": [f["id"] for f in card.get("failure_modes", [])],
         "band": card.get("hire_signal"),
         "facts_asked": asked,
@@ -153,6 +168,18 @@ def summarise(personas: list[Persona], results: list[dict[str, Any]]) -> dict[st
     }
 
 
+def _how_line(personas: list[Persona], results: list[dict[str, Any]]) -> str:
+    """Where the labelled modes that were raised came from: during the design, at the close, or in the debrief."""
+    counts = {"during": 0, "closing": 0, "debrief": 0}
+    wrong = {"during": 0, "closing": 0, "debrief": 0}
+    for p, r in zip(personas, results, strict=True):
+        for mode, how in r["flag_how"].items():
+            (counts if mode in p.failure_modes else wrong)[how] += 1
+    right = ", ".join(f"{k} {v}" for k, v in counts.items())
+    false = ", ".join(f"{k} {v}" for k, v in wrong.items())
+    return f"labelled modes raised: {right}; unlabelled raised: {false}"
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Render summary rows as a fixed-width table."""
     header = (
@@ -180,7 +207,7 @@ def main(split: str = "all", out: str | None = None) -> int:
     personas = [p for p in load_personas() if split == "all" or p.split == split]
     for case_id in sorted({p.case for p in personas}):  # warm per-case caches so latency is per turn
         state, _ = start(case_id, clock="turns", session_id="warmup")
-        step(state, "hello", embedder=embedder)
+        step(state, WARMUP_MESSAGE, embedder=embedder)
     results = [run_persona(p, embedder) for p in tqdm(personas, desc="interviews", unit="persona", leave=False)]
     rows = []
     for name in ("dev", "test", "all"):
@@ -188,6 +215,10 @@ def main(split: str = "all", out: str | None = None) -> int:
         if chosen:
             rows.append({"split": name, **summarise([p for p, _ in chosen], [r for _, r in chosen])})
     print(format_table(rows))
+    for name in ("dev", "test"):
+        chosen = [(p, r) for p, r in zip(personas, results, strict=True) if p.split == name]
+        if chosen:
+            print(f"{name}: " + _how_line([p for p, _ in chosen], [r for _, r in chosen]))
     misses = [(p.id, sorted(set(p.failure_modes) ^ set(r["flags"]))) for p, r in zip(personas, results, strict=True)]
     print("\nflag differences (label xor raised): " + "; ".join(f"{i}: {', '.join(d)}" for i, d in misses if d))
     if out:

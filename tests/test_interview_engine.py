@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from agent.interview import InterviewState, candidate_text, start, step, transcript
+from agent.interview import InterviewState, candidate_text, finish, start, step, transcript
 from agent.interview.analyse import analyse
+from agent.interview.bank import probe_tags
 from agent.interview.messages import MAX_MESSAGE_CHARS
-from agent.interview.policy import decide
+from agent.interview.policy import _probe, decide
 from knowledge.corpus import load_corpus
 from knowledge.ids import applicable_failure_modes
 
@@ -248,3 +249,103 @@ def test_wall_clock_paces_steps_and_wraps_up(embedder: Any) -> None:
     assert state.phase != "requirements"  # five minutes of requirements are used up
     state, turn = step(state, "Anything else?", now=46 * 60.0, embedder=embedder)
     assert turn.move == "wrap_up" and state.finished and state.scorecard is not None
+
+
+def test_leaving_a_step_flags_its_gap_in_that_turn_with_a_citation(embedder: Any) -> None:
+    state = _run(
+        "fraud-detection",
+        [
+            "What's the fraud rate and the latency budget?",
+            "Data: I'd use features like the amount, the merchant and the device, and downsample the negatives.",
+            "Modeling: a logistic regression baseline first, then gradient-boosted trees on those features.",
+        ],
+        embedder,
+    )
+    turn = state.turns[-1]
+    assert turn.move == "flag" and state.phase == "modeling"
+    assert turn.meta["flags"] == ["no_data_plan"]
+    assert "(see knowledge/failure_modes/no_data_plan.md)" in turn.text
+    assert {c["source"] for c in turn.meta["citations"]} >= {"knowledge/failure_modes/no_data_plan.md"}
+    raised = next(f for f in state.flags if f.id == "no_data_plan")
+    assert raised.turn == len(state.turns) - 2 and raised.evidence  # the candidate turn that left data
+
+
+def test_a_step_the_candidate_covered_is_not_flagged_when_left(embedder: Any) -> None:
+    state = _run(
+        "fraud-detection",
+        [
+            "What's the fraud rate and the latency budget?",
+            "Data: two years of payments from the transaction logs, labelled by chargebacks and fraud reports.",
+            "Modeling: a logistic regression baseline first, then gradient-boosted trees on those features.",
+        ],
+        embedder,
+    )
+    assert "no_data_plan" not in state.flagged()
+
+
+def test_question_and_design_in_one_message_get_both(embedder: Any) -> None:
+    state = _run(
+        CASE,
+        [
+            "I'd start with a popularity baseline, then a two-tower model for candidate generation and a ranker on "
+            "top. How many videos are there?"
+        ],
+        embedder,
+    )
+    turn = state.turns[-1]
+    assert turn.move != "answer"
+    assert "1 billion public videos" in turn.text
+    assert [f["key"] for f in turn.meta["facts"]] == ["catalogue"]
+    assert turn.meta["question"] and turn.text.rstrip().endswith("?")
+    assert state.facts_revealed["catalogue"]
+
+
+def test_several_facts_read_as_prose_not_a_sheet(embedder: Any) -> None:
+    state = _run(CASE, ["How many daily users are there, and what's the latency budget?"], embedder)
+    reply = _interviewer(state)[-1]
+    assert "200 million" in reply and "200 ms" in reply
+    assert not re.search(r"\bOn (users|latency):", reply)
+
+
+def test_done_candidate_hears_the_open_gaps_then_the_interview_ends(embedder: Any) -> None:
+    script = [
+        "What's the fraud rate?",
+        "I'd train gradient-boosted trees on payment features, with the current rules as the baseline.",
+        "I think that's everything.",
+    ]
+    state = _run("fraud-detection", script, embedder)
+    sweep = state.turns[-1]
+    assert sweep.move == "flag" and sweep.meta.get("closing") and not state.finished
+    assert "ignores_serving" in sweep.meta["flags"] and len(sweep.meta["flags"]) <= 4
+    assert all(f"knowledge/failure_modes/{m}.md" in sweep.text for m in sweep.meta["flags"])
+    state, _ = step(state, "That's all I have.", now=20.0, embedder=embedder)
+    assert state.finished and any(t.move == "wrap_up" for t in state.turns[-2:])
+    assert len(state.flagged()) == len(set(state.flagged()))
+
+
+def test_flags_raised_mid_interview_are_not_repeated_in_the_debrief(embedder: Any) -> None:
+    script = [
+        "What's the fraud rate and the latency budget?",
+        "Data: I'd use features like the amount, the merchant and the device, and downsample the negatives.",
+        "Modeling: a logistic regression baseline first, then gradient-boosted trees on those features.",
+    ]
+    state = _run("fraud-detection", script, embedder, budget=len(script) + 1)
+    done = finish(state, embedder=embedder)
+    debrief = [t for t in done.turns if t.move == "debrief"]
+    assert "no_data_plan" in done.flagged()
+    assert all("no_data_plan" not in t.meta["flags"] for t in debrief)
+
+
+def test_probes_skip_what_the_candidate_already_said_or_asked(embedder: Any) -> None:
+    case = load_corpus().case("fraud-detection")
+    state, _ = start("fraud-detection", clock="turns", session_id="probe", now=0.0)
+    modeling = state.model_copy(update={"phase": "modeling"})
+    a = analyse(modeling, "I would use trees.", case, embedder, at=1.0)
+    covered = {p.id for p in case.all_points() if p.id != "simple-baseline"}
+    fresh = _probe(modeling, a, case, covered, set())
+    assert fresh is not None and fresh[0] == "simple-baseline" and "baseline" in probe_tags(fresh[1])
+    assert _probe(modeling, a, case, covered, {"modeling.baseline"}) is None
+    asked = state.model_copy(update={"facts_revealed": {"latency": case.fact_answer("latency")}})
+    covered = {p.id for p in case.all_points() if p.step != "requirements"}
+    first = _probe(asked, a, case, covered, set())
+    assert first is not None and not probe_tags(first[1]) & {"latency", "ms", "sla"}

@@ -12,8 +12,9 @@ from agent.grading.injection import find_injection
 from agent.grading.text import normalize, strip_markup
 from agent.interview import messages
 from agent.interview.bank import probe_ranking
-from agent.interview.questions import Question, content_words, find_questions
+from agent.interview.questions import Question, content_words, find_questions, is_question
 from agent.interview.state import InterviewState
+from agent.interview.whole import Whole, message_analysis
 from knowledge.corpus import Case
 from knowledge.ids import STEPS, applicable_failure_modes
 
@@ -28,6 +29,55 @@ DOING_MODES = (
 )
 """Modes the candidate walks into by saying something, flagged as soon as they appear (priority order)."""
 
+_STEP_WORDS: tuple[tuple[str, str], ...] = (
+    ("requirement", "requirements"),
+    ("clarif", "requirements"),
+    ("scope", "requirements"),
+    ("framing", "framing"),
+    ("formulation", "framing"),
+    ("ml task", "framing"),
+    ("data", "data"),
+    ("training data", "data"),
+    ("feature", "data"),
+    ("label", "data"),
+    ("model", "modeling"),
+    ("architecture", "modeling"),
+    ("evaluation", "evaluation"),
+    ("metric", "evaluation"),
+    ("serving", "serving"),
+    ("deployment", "serving"),
+    ("inference", "serving"),
+    ("monitoring", "monitoring"),
+    ("iteration", "monitoring"),
+    ("retraining", "monitoring"),
+    ("maintenance", "monitoring"),
+)
+"""Words that open a part of the answer ("Data.", "Modeling, from simple to complex.") and the step they name."""
+_STEP_HEAD = re.compile(
+    r"^[\s#*>-]*(?:(?:now|next|then|ok(?:ay)?|so|finally|and|on)\s*,?\s+)?(?:the\s+)?"
+    r"(?P<head>(?:ml\s+|problem\s+)?(?:requirements?|clarifications?|scope|framing|formulation|ml task|"
+    r"training data|data|features?|labels?|model(?:l?ing)?|models?|architecture|evaluation|metrics?|serving|"
+    r"deployment|inference|monitoring|iteration|retraining|maintenance))"
+    r"(?:\s+(?:and|&)\s+[a-z-]+)?\s*(?:\*\*)?\s*(?:[:.]|,\s|\s[-–—]\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CLOSING = re.compile(
+    r"\b(?:(?:(?:i\s+think|so|ok(?:ay)?|and|well)\s*,?\s+)?that'?s\s+(?:(?:everything|all|it)"
+    r"(?:\s+(?:for\s+now|from\s+me|i\s+have|i'?ve\s+got|i\s+can\s+think\s+of|really))?"
+    r"|the\s+(?:whole|core|end|full|gist|shape)\s+(?:of\s+(?:the|my)\s+)?(?:design|pipeline|system|answer|"
+    r"solution|plan|thing|it)|(?:about|pretty\s+much)\s+(?:it|everything|all))\s*(?:[.!?]|$)"
+    r"|(?:i\s+think\s+)?that\s+covers\s+(?:it|everything)|can\s+we\s+(?:wrap|stop|finish|end)"
+    r"|(?:i'?m|i\s+am)\s+done\b|nothing\s+(?:else|more)\s+to\s+add)",
+    re.IGNORECASE,
+)
+_ABOUT_THE_INTERVIEW = re.compile(
+    r"\b(?:(?:what|which)\s+(?:exactly\s+)?(?:are\s+)?you(?:'re|\s+are)?\s+(?:exactly\s+)?(?:looking|hoping)\s+for"
+    r"|checklist|scor(?:e|ing)\s+me|grad(?:e|ing)\s+me|mark(?:ing)?\s+me|i'?m\s+expected\s+to|(?:am\s+i|i\s+am)\s+"
+    r"expected\s+to|(?:spend|focus)\s+(?:the\s+)?most\s+(?:of\s+my\s+)?time|how\s+am\s+i\s+doing|am\s+i\s+doing\s+"
+    r"(?:ok|okay|well|fine|alright)|did\s+i\s+(?:hit|cover|miss|get)\s+(?:the|all|every|everything|what)"
+    r"|points\s+you\s+(?:were|are)\s+(?:expecting|looking))"
+)
+"""A question about the interview itself (what is scored, where to spend time), refused like rubric fishing."""
 _DESIGN_KINDS = {"modeling.complex_model", "modeling.baseline", "modeling.funnel"}
 _SYSTEM_WORDS = frozenset(
     """user customer people audience traffic request latency data label model feature team engineer budget cost gpu
@@ -62,11 +112,32 @@ class MessageAnalysis:
     substantive: bool = False
     steps_addressed: list[str] = field(default_factory=list)
     probe_rank: dict[str, list[str]] = field(default_factory=dict)
+    heads: list[str] = field(default_factory=list)
+    step_weight: dict[str, int] = field(default_factory=dict)
+    closing: bool = False
+    whole: Whole | None = None
 
     @property
     def asks(self) -> bool:
         """Whether the message asks the interviewer for facts or a decision."""
         return bool(self.facts_asked or self.unknown_topics or self.design_choice)
+
+
+def _heads(text: str) -> list[str]:
+    """Steps the message names as the part it is about to discuss, in order ("Serving, meaning ...")."""
+    steps: list[str] = []
+    for m in _STEP_HEAD.finditer(text):
+        head = normalize(m.group("head"))
+        step = next((s for word, s in _STEP_WORDS if head.startswith(word) or word in head), None)
+        if step is not None and step not in steps:
+            steps.append(step)
+    return steps
+
+
+def _closing(text: str) -> bool:
+    """Whether the message's last sentence says the candidate is done ("I think that's everything")."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if s.strip()]
+    return bool(sentences) and bool(_CLOSING.search(sentences[-1]))
 
 
 def _vocabulary(case: Case) -> set[str]:
@@ -175,7 +246,10 @@ def analyse(
     text = strip_markup(injection.text).strip()
     a = MessageAnalysis(text=clipped, at=at, truncated=truncated, injection=injection.attempt)
     a.probe_rank = probe_ranking(case, embedder)
-    a.fishing = messages.is_fishing(clipped) or injection.attempt
+    asks_about_interview = any(
+        _ABOUT_THE_INTERVIEW.search(normalize(q)) and is_question(q) for q in re.split(r"(?<=[.!?])\s+", clipped)
+    )
+    a.fishing = messages.is_fishing(clipped) or injection.attempt or asks_about_interview
     if messages.is_empty(text):
         a.empty = not a.fishing
         return a
@@ -184,13 +258,14 @@ def analyse(
         return a
     previous = {messages.fingerprint(strip_markup(t.text)) for t in state.candidate_turns()}
     a.repeated = messages.fingerprint(text) in previous
-    a.questions = find_questions(case, text, embedder)
+    a.questions = [q for q in find_questions(case, text, embedder) if not _CLOSING.search(q.text)]
     for q in a.questions:
         for f in q.facts:
             if f.key not in a.facts_asked:
                 a.facts_asked.append(f.key)
     a.design_choice = any(q.design_choice and not q.facts for q in a.questions)
-    ga = grading_analysis.analyse(case, text, embedder)
+    ga = message_analysis(case, text, embedder)
+    a.whole = Whole.of(case, state, ga, embedder)
     a.signals = sorted({f"{h.step}.{h.name}" for h in ga.signals.hits if h.step != "communication"})
     already = state.covered_ids()
     a.new_points = {
@@ -198,14 +273,33 @@ def analyse(
         for step, covs in ga.coverage.items()
     }
     question_texts = {normalize(q.text) for q in a.questions}
-    statements = [s for s in ga.content_sentences if normalize(s.text) not in question_texts]
-    a.substantive = bool(statements) and (bool(a.signals) or any(a.new_points.values()))
+    statements = [
+        s for s in ga.content_sentences if normalize(s.text) not in question_texts and not is_question(s.text)
+    ]
+    said = {s.index for s in statements}
+    design = {
+        f"{h.step}.{h.name}"
+        for h in ga.signals.hits
+        if h.sentence in said and h.step != "communication" and h.name not in ("question", "assumption")
+    }
+    in_statements = any(c.covered and c.sentence in said for covs in ga.coverage.values() for c in covs)
+    a.substantive = bool(design) or in_statements
     a.steps_addressed = [
         step for step in STEPS if a.new_points.get(step) or len({k for k in a.signals if k.startswith(step + ".")}) >= 2
     ]
+    a.heads = _heads(text)
+    a.step_weight = {step: len(ga.step_sentences(step)) for step in STEPS if ga.step_sentences(step)}
+    a.closing = _closing(text)
     a.unknown_topics = _resolve_topics(state, a.questions) if not a.substantive else []
     filler = len(content_words(text)) == 0
-    if not a.asks and not a.substantive and not a.fishing and not filler and not _on_topic(case, text):
+    if (
+        not a.asks
+        and not a.substantive
+        and not a.fishing
+        and not filler
+        and not a.closing
+        and not _on_topic(case, text)
+    ):
         a.off_topic = True
         a.unknown_topics = []
         return a

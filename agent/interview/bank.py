@@ -62,6 +62,12 @@ def probe_id(step: str, index: int) -> str:
     return f"{step}:{index}"
 
 
+def probe_tags(pid: str) -> frozenset[str]:
+    """The hidden topic words of a bank probe (never shown; used to match probes to points and facts)."""
+    step, _, index = pid.partition(":")
+    return _probe_entries()[step][int(index)][1]
+
+
 def probe_text(pid: str) -> str:
     """The question of a bank probe id."""
     step, _, index = pid.partition(":")
@@ -102,4 +108,4 @@ def probe_ranking(case: Case, embedder: Embedder | None) -> dict[str, list[str]]
     return ranking
 
 
-__all__ = ["openers", "probe_bank", "probe_id", "probe_ranking", "probe_text", "remarks"]
+__all__ = ["openers", "probe_bank", "probe_id", "probe_ranking", "probe_tags", "probe_text", "remarks"]

@@ -48,6 +48,7 @@ _CATEGORIES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     ),
 ]
 _QUANTITY = re.compile(r"\b(?:how\s+many|how\s+much|number\s+of|what\s+(?:percentage|fraction|share|proportion))\b")
+_LEAD = re.compile(r"^(?:(?:first(?:ly)?|so|and|also|ok(?:ay)?|then|last(?:ly)?|one more|quick question)\s*[,:]?\s+)+")
 _YES_NO = re.compile(r"^(?:is|are|do|does|did|can|could|will|has|have|was|were)\b")
 
 
@@ -58,7 +59,7 @@ def _pick(options: tuple[str, ...], seed: str) -> str:
 
 def invent(topic: str, question: str, seed: str) -> str:
     """A plausible, deliberately unremarkable value for a fact the sheet does not give (same seed, same value)."""
-    text = normalize(question)
+    text = _LEAD.sub("", normalize(question))
     subject = topic.replace("_", " ")
     for pattern, options in _CATEGORIES:
         if pattern.search(text):

@@ -9,10 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.interview.analyse import MessageAnalysis
+from agent.interview.bank import probe_tags
 from agent.interview.invent import invent
 from agent.interview.state import InterviewState, PendingTradeoff
 from knowledge.corpus import Case, load_corpus
-from knowledge.ids import STEPS, applicable_failure_modes
+from knowledge.ids import STEPS
 
 MoveKind = Literal["open", "answer", "refuse", "redirect", "flag", "tradeoff", "probe", "move_on", "wrap_up", "closed"]
 MAX_PROBES_PER_STEP = 3
@@ -23,17 +24,26 @@ ABSENCE_PRIORITY = (
     "no_offline_metrics",
     "no_online_metrics",
     "no_data_plan",
+    "no_baseline",
     "no_scale_estimate",
     "no_business_objective",
     "skipped_clarification",
     "vague_ml_framing",
-    "no_baseline",
     "cold_start_ignored",
     "class_imbalance_ignored",
     "no_fallback",
+    "no_monitoring",
+    "no_retraining_plan",
+    "feedback_loop_ignored",
+    "no_tradeoffs",
 )
-"""Which absence-type mode to raise first when the interview moves past a step."""
+"""Which mode to raise first when several are found at once (the major ones first)."""
 MAX_FLAGS_ON_MOVE = 2
+"""Modes named at once when a step is left (by the candidate or by the interviewer)."""
+MAX_FLAGS_AT_CLOSE = 4
+"""Modes named at once when the candidate says they are done or the interview wraps up."""
+FOLLOW_MIN_SENTENCES = 2
+"""Sentences about a later step that make the interview follow the candidate there."""
 PENDING_TURNS = 2
 """A trade-off the candidate triggered is still worth asking about this many candidate turns later."""
 
@@ -105,44 +115,85 @@ def _merged(state: InterviewState, a: MessageAnalysis) -> tuple[set[str], set[st
     return covered, set(state.signals_seen) | set(a.signals)
 
 
-def absent_modes(state: InterviewState, step: str, covered: set[str], seen: set[str]) -> list[str]:
-    """Absence-type modes of a step the interview is leaving, judged on everything the candidate said."""
-    asked = set(state.facts_revealed) | set(state.facts_invented)
-    s: dict[str, bool] = {}
-    if step == "requirements":
-        s["skipped_clarification"] = not asked and not seen & {"requirements.question", "requirements.assumption"}
-        s["no_business_objective"] = (
-            "requirements.business_goal" not in seen
-            and "clarify-objective" not in covered
-            and "business_goal" not in asked
-        )
-        s["no_scale_estimate"] = not seen & {"requirements.scale", "requirements.latency_budget"} and not asked & {
-            "users",
-            "qps",
-            "latency",
-            "catalogue",
-        }
-    elif step == "framing":
-        parts = {"framing.input", "framing.output", "framing.label", "framing.task_type"}
-        s["vague_ml_framing"] = len(parts & seen) < 3
-    elif step == "data":
-        s["no_data_plan"] = "data.sources" not in seen
-        s["class_imbalance_ignored"] = "data.imbalance" not in seen
-    elif step == "modeling":
-        s["no_baseline"] = "modeling.baseline" not in seen and "simple-baseline" not in covered
-        s["cold_start_ignored"] = "modeling.cold_start" not in seen
-    elif step == "evaluation":
-        s["no_offline_metrics"] = "evaluation.offline_metric" not in seen
-        s["no_online_metrics"] = "evaluation.online_test" not in seen
-    elif step == "serving":
-        serving = {k for k in seen if k.startswith("serving.")} - {"serving.rollout"}
-        s["ignores_serving"] = not serving and not any(
-            p.step == "serving" for p in _case(state).all_points() if p.id in covered
-        )
-        s["no_fallback"] = not s["ignores_serving"] and "serving.fallback" not in seen
-    applicable = set(applicable_failure_modes(state.case_id)) - set(state.flagged())
-    found = [m for m, present in s.items() if present and m in applicable]
-    return sorted(found, key=lambda m: ABSENCE_PRIORITY.index(m) if m in ABSENCE_PRIORITY else 99)
+def _ranked(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Found modes, the most important first (ABSENCE_PRIORITY, then contract order)."""
+    order = {m: i for i, m in enumerate(ABSENCE_PRIORITY)}
+    return sorted(found, key=lambda f: order.get(f[0], len(order)))
+
+
+SCALE_FACTS = frozenset({"users", "qps", "latency", "catalogue"})
+"""Fact keys that size the problem: asking for one (and hearing the answer) is a scale estimate."""
+GOAL_FACTS = frozenset({"business_goal", "success_metric"})
+"""Fact keys that name the business objective."""
+LATE_MODES = {"no_business_objective": "evaluation", "no_scale_estimate": "evaluation"}
+"""Modes that can be made good at any point, raised only once the interview has reached this step."""
+
+
+def _answered_by_facts(state: InterviewState, mode: str) -> bool:
+    """Whether the candidate asked the interviewer for what the mode says is missing (sizes, the goal)."""
+    asked = set(state.facts_revealed)
+    if mode == "no_scale_estimate":
+        return bool(asked & SCALE_FACTS)
+    if mode == "no_business_objective":
+        return bool(asked & GOAL_FACTS)
+    return False
+
+
+def absences(
+    state: InterviewState, a: MessageAnalysis, steps: list[str], limit: int, reached: str | None = None
+) -> list[tuple[str, str]]:
+    """Up to `limit` modes of `steps` found in everything the candidate said so far, with the grader's evidence.
+
+    With `reached` (the step the interview is moving to), modes in LATE_MODES wait until that step is reached;
+    without it (the end of the interview) every mode counts.
+    """
+    if a.whole is None or not steps:
+        return []
+    found = [
+        (m, e)
+        for m, e in a.whole.absent(state, steps)
+        if not _answered_by_facts(state, m)
+        and (reached is None or STEPS.index(reached) >= STEPS.index(LATE_MODES.get(m, STEPS[0])))
+    ]
+    return _ranked(found)[:limit]
+
+
+def _touched(step: str, covered: set[str], seen: set[str], case: Case) -> bool:
+    """Whether the candidate has worked on a step: a covered point of it, or two kinds of its signals."""
+    signals = {k for k in seen if k.startswith(step + ".")} - {"requirements.question"}
+    return len(signals) >= 2 or any(p.id in covered for p in case.points.get(step, []))
+
+
+def _left(state: InterviewState, target: str, covered: set[str], seen: set[str], case: Case) -> list[str]:
+    """Steps to check when the candidate moves on to `target`.
+
+    Those the interview has been in and the candidate worked on (a step jumped over and never discussed
+    is left for the end, in case the candidate comes back to it), and the requirements (whose modes wait
+    for LATE_MODES) once the design is under way.
+    """
+    visited = {t.phase for t in state.turns} | {state.phase}
+    passed = STEPS[STEPS.index(state.phase) : STEPS.index(target)]
+    steps = [s for s in passed if s in visited and _touched(s, covered, seen, case)]
+    if STEPS[0] not in steps and STEPS.index(target) >= STEPS.index(LATE_MODES["no_scale_estimate"]):
+        steps.insert(0, STEPS[0])
+    return steps
+
+
+def _follow(state: InterviewState, a: MessageAnalysis) -> str | None:
+    """The later step the candidate has moved on to in this message (named, or most of the message), if any."""
+    here = STEPS.index(state.phase)
+    named = [s for s in a.heads if STEPS.index(s) > here]
+    if named:
+        return named[-1]
+    stay = a.step_weight.get(state.phase, 0)
+    weight = {
+        s: n
+        for s, n in a.step_weight.items()
+        if STEPS.index(s) > here and n >= FOLLOW_MIN_SENTENCES and n > stay and s in a.steps_addressed
+    }
+    if not weight:
+        return None
+    return max(weight, key=lambda s: (weight[s], STEPS.index(s)))
 
 
 def _case(state: InterviewState) -> Case:
@@ -156,17 +207,64 @@ def _next_step(case: Case, current: str, covered: set[str]) -> str | None:
     return None
 
 
-def _probe(state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str]) -> tuple[str, str] | None:
-    """The next missing point of the current step to probe, and the probe question id (None when exhausted)."""
+FACT_TOPICS: dict[str, frozenset[str]] = {
+    "users": frozenset({"users", "dau", "scale"}),
+    "qps": frozenset({"qps", "traffic", "volume", "scale"}),
+    "catalogue": frozenset({"catalogue", "size", "scale"}),
+    "latency": frozenset({"latency", "ms", "sla"}),
+    "business_goal": frozenset({"business", "goal", "objective", "kpi"}),
+    "success_metric": frozenset({"success", "metric", "kpi"}),
+    "constraints": frozenset({"constraints", "rules", "policy"}),
+}
+"""Probe topic words a fact answers: once the candidate has asked for the fact, such probes are not asked."""
+SIGNAL_TOPICS: dict[str, str] = {
+    "requirements.business_goal": "business",
+    "requirements.scale": "scale",
+    "framing.task_type": "task",
+    "data.sources": "sources",
+    "data.split": "split",
+    "data.imbalance": "imbalance",
+    "data.feature_store": "skew",
+    "data.privacy": "privacy",
+    "modeling.baseline": "baseline",
+    "modeling.funnel": "funnel",
+    "modeling.cold_start": "cold",
+    "modeling.loss": "loss",
+    "evaluation.offline_metric": "offline",
+    "evaluation.online_test": "a/b",
+    "serving.fallback": "fallback",
+    "serving.rollout": "rollout",
+    "serving.mode": "batch",
+    "monitoring.drift": "drift",
+    "monitoring.retrain": "retrain",
+    "monitoring.feedback_loop": "feedback",
+}
+"""Probe topic words a grading signal shows the candidate has already addressed (within the same step)."""
+
+
+def _probe(
+    state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str], seen: set[str]
+) -> tuple[str, str] | None:
+    """The next missing point of the current step to probe, and the probe question id (None when exhausted).
+
+    A probe about something the candidate has asked the interviewer for, or has already addressed (a grading
+    signal in `seen`), is skipped.
+    """
     step_ids = {p.id for p in case.points[state.phase]}
     probed_here = [p for p in state.points_probed if p in step_ids]
     if len(probed_here) >= MAX_PROBES_PER_STEP:
         return None
+    keys = set(state.facts_revealed) | set(a.facts_asked)
+    answered = set().union(*(FACT_TOPICS.get(k, frozenset()) for k in keys))
+    answered |= {w for k, w in SIGNAL_TOPICS.items() if k.startswith(state.phase + ".") and k in seen}
     for point in case.points[state.phase]:
-        if point.id in covered or point.id in state.points_probed:
+        ranked = a.probe_rank.get(point.id, [])
+        if point.id in covered or point.id in state.points_probed or not ranked:
             continue
-        for pid in a.probe_rank.get(point.id, []):
-            if pid not in state.probes_asked:
+        if probe_tags(ranked[0]) & answered:
+            continue  # the point's own probe is about something already said or asked
+        for pid in ranked:
+            if pid not in state.probes_asked and not probe_tags(pid) & answered:
                 return point.id, pid
     return None
 
@@ -183,98 +281,163 @@ def _answer(state: InterviewState, a: MessageAnalysis, case: Case) -> Move:
     return Move(kind="answer", phase=state.phase, facts=facts, pushback=pushback, counts_for_step=False)
 
 
-def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str], seen: set[str]) -> Move:
+def _wrap_up(state: InterviewState, a: MessageAnalysis, reason: str) -> Move:
+    """End the interview, naming the gaps still open in everything the candidate said (up to a few)."""
+    found = absences(state, a, [*STEPS, "communication"], MAX_FLAGS_AT_CLOSE)
+    return Move(
+        kind="wrap_up",
+        phase=state.phase,
+        reason=reason,
+        flags=[m for m, _ in found],
+        evidence=dict(found),
+        finish=True,
+    )
+
+
+def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str]) -> Move:
     nxt = _next_step(case, state.phase, covered)
     if nxt is None:
-        return Move(kind="wrap_up", phase=state.phase, reason="done", finish=True)
+        return _wrap_up(state, a, "done")
     leaving = [state.phase, *[s for s in STEPS[STEPS.index(state.phase) + 1 : STEPS.index(nxt)]]]
-    flags: list[str] = []
-    for step in leaving:
-        flags += [m for m in absent_modes(state, step, covered, seen) if m not in flags]
-    flags = flags[:MAX_FLAGS_ON_MOVE]
-    evidence = {m: f"The interview moved past {STEPS[STEPS.index(state.phase)]} without it." for m in flags}
+    if STEPS[0] not in leaving and STEPS.index(nxt) >= STEPS.index(LATE_MODES["no_scale_estimate"]):
+        leaving.insert(0, STEPS[0])
+    found = absences(state, a, leaving, MAX_FLAGS_ON_MOVE, reached=nxt)
     return Move(
         kind="move_on",
         phase=nxt,
-        flags=flags,
-        evidence=evidence,
+        flags=[m for m, _ in found],
+        evidence=dict(found),
         step_changed=True,
         opener=seed(state, "open", nxt),
     )
 
 
+def _flag(state: InterviewState, found: list[tuple[str, str]], phase: str, reason: str = "") -> Move:
+    return Move(
+        kind="flag",
+        phase=phase,
+        flags=[m for m, _ in found],
+        evidence=dict(found),
+        reason=reason,
+        step_changed=phase != state.phase,
+        opener=seed(state, "flag", *[m for m, _ in found]),
+    )
+
+
+def _design(
+    state: InterviewState, a: MessageAnalysis, case: Case, now: float, pending: list[PendingTradeoff]
+) -> Move | None:
+    """The move for what the message proposes: flag, follow the candidate, trade-off, probe or move on.
+
+    When the message also asks something (`a.asks`), the interview does not move on or end this turn: the
+    design part gets a flag, a trade-off or a probe, or nothing (None) and the answer stands alone.
+    """
+    covered, seen = _merged(state, a)
+    target = _follow(state, a)
+    phase = target or state.phase
+    if a.walked_into:
+        mode, evidence = a.walked_into[0]
+        move = _flag(state, [(mode, evidence)], phase, "walked_into")
+        move.pending = pending
+        return move
+    if target is not None:
+        found = absences(state, a, _left(state, target, covered, seen, case), MAX_FLAGS_ON_MOVE, reached=target)
+        if found:
+            move = _flag(state, found, target, "left")
+            move.pending = pending
+            return move
+    last = next((t for t in reversed(state.turns) if t.role == "interviewer"), None)
+    swept = last is not None and bool(last.meta.get("closing"))
+    if a.closing:
+        if swept:
+            return _wrap_up(state, a, "candidate")
+        found = absences(state, a, [*STEPS, "communication"], MAX_FLAGS_AT_CLOSE)
+        if not found:
+            return _wrap_up(state, a, "candidate")
+        return _flag(state, found, phase, "closing")
+    if phase == STEPS[-1] and not swept and (STEPS[-1] in a.heads or STEPS[-1] in a.steps_addressed):
+        found = absences(state, a, [*STEPS, "communication"], MAX_FLAGS_AT_CLOSE)
+        if found:
+            return _flag(state, found, phase, "end_of_design")
+    cap = MAX_TRADEOFFS.get(state.level, 3)
+    if pending and (last is None or last.move != "tradeoff") and len(state.tradeoffs_asked) < cap:
+        chosen = pending[0]
+        return Move(
+            kind="tradeoff",
+            phase=phase,
+            tradeoff_id=chosen.id,
+            option=chosen.option,
+            pending=pending[1:],
+            step_changed=target is not None,
+        )
+    if target is not None:
+        probe = _probe(state.model_copy(update={"phase": target}), a, case, covered, seen)
+        if probe is not None:
+            return Move(
+                kind="probe", phase=target, point_id=probe[0], probe_id=probe[1], pending=pending, step_changed=True
+            )
+    over = step_over(state, now)
+    if over and _next_step(case, state.phase, covered) is None and not _touched(state.phase, covered, seen, case):
+        over = False  # the last part: let the candidate speak to it before the interview ends
+    if a.asks or not over:
+        probe = _probe(state, a, case, covered, seen)
+        if probe is not None:
+            return Move(kind="probe", phase=state.phase, point_id=probe[0], probe_id=probe[1], pending=pending)
+    if a.asks:
+        return None
+    move = _move_on(state.model_copy(update={"phase": phase}) if target else state, a, case, covered)
+    move.pending = pending
+    if target is not None and move.kind == "move_on" and move.phase == target:
+        move.step_changed = True
+    return move
+
+
 def decide(state: InterviewState, a: MessageAnalysis) -> Move:
-    """Pick one move for this candidate message; pure: the same state and analysis give the same move."""
-    case, now = _case(state), a.at
+    """Pick one move for this candidate message; pure: the same state and analysis give the same move.
+
+    A message that asks and also proposes design gets both: the facts first, then the design move.
+    """
+    now = a.at
     if state.finished:
         return Move(kind="closed", phase=state.phase, counts_for_step=False)
     if budget_over(state, now):
-        return Move(kind="wrap_up", phase=state.phase, reason="time", finish=True)
+        return _wrap_up(state, a, "time")
     preamble = (["truncated"] if a.truncated else []) + (["repeat"] if a.repeated and not a.asks else [])
     if a.fishing:
         return Move(kind="refuse", phase=state.phase, reason="injection" if a.injection else "rubric")
     for flag, reason in ((a.empty, "empty"), (a.gibberish, "gibberish"), (a.off_topic, "off_topic")):
         if flag:
             return Move(kind="redirect", phase=state.phase, reason=reason, counts_for_step=False)
+    case = _case(state)
     turn_no = len(state.candidate_turns()) + 1
     fresh = [p for p in state.pending_tradeoffs if turn_no - p.turn <= PENDING_TURNS]
     pending = [*[PendingTradeoff(id=t, option=o, turn=turn_no) for t, o in a.tradeoffs], *fresh]
-    if a.asks:
+    if a.asks and not a.substantive:
         move = _answer(state, a, case)
-        move.pending, move.preamble = pending, preamble
-        return move
-    covered, seen = _merged(state, a)
-    if a.walked_into:
-        mode, evidence = a.walked_into[0]
-        return Move(
-            kind="flag",
-            phase=state.phase,
-            flags=[mode],
-            evidence={mode: evidence},
-            pending=pending,
-            preamble=preamble,
-            opener=seed(state, "flag", mode),
-        )
-    last_kind = next((t.move for t in reversed(state.turns) if t.role == "interviewer"), "")
-    cap = MAX_TRADEOFFS.get(state.level, 3)
-    if pending and last_kind != "tradeoff" and len(state.tradeoffs_asked) < cap:
-        chosen = pending[0]
-        return Move(
-            kind="tradeoff",
-            phase=state.phase,
-            tradeoff_id=chosen.id,
-            option=chosen.option,
-            pending=pending[1:],
-            preamble=preamble,
-        )
-    ahead = [s for s in a.steps_addressed if STEPS.index(s) > STEPS.index(state.phase)]
-    if ahead:
-        jumped = state.model_copy(update={"phase": ahead[-1]})
-        probe = _probe(jumped, a, case, covered)
-        if probe is not None:
-            return Move(
-                kind="probe",
-                phase=ahead[-1],
-                point_id=probe[0],
-                probe_id=probe[1],
-                pending=pending,
-                preamble=preamble,
-                step_changed=True,
-            )
-    if not step_over(state, now):
-        probe = _probe(state, a, case, covered)
-        if probe is not None:
-            return Move(
-                kind="probe",
-                phase=state.phase,
-                point_id=probe[0],
-                probe_id=probe[1],
-                pending=pending,
-                preamble=preamble,
-            )
-    move = _move_on(state, a, case, covered, seen)
-    move.pending, move.preamble = pending, preamble
+    else:
+        design = _design(state, a, case, now, pending)
+        if design is None or (a.asks and design.kind == "wrap_up"):
+            move = _answer(state, a, case)  # they asked something: answer it rather than end the interview
+        else:
+            move = design
+            if a.asks:
+                answer = _answer(state, a, case)
+                move.facts, move.pushback = answer.facts, answer.pushback
+    move.pending = move.pending if move.kind in ("tradeoff",) else pending
+    move.preamble = preamble
     return move
 
 
-__all__ = ["MAX_PROBES_PER_STEP", "FactReply", "Move", "MoveKind", "absent_modes", "budget_over", "decide", "seed"]
+__all__ = [
+    "ABSENCE_PRIORITY",
+    "MAX_FLAGS_AT_CLOSE",
+    "MAX_FLAGS_ON_MOVE",
+    "MAX_PROBES_PER_STEP",
+    "FactReply",
+    "Move",
+    "MoveKind",
+    "absences",
+    "budget_over",
+    "decide",
+    "seed",
+]

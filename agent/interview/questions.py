@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ _PIECES = re.compile(
 _INTERROGATIVE = re.compile(
     r"^(?:so\s+|and\s+|also\s+|ok(?:ay)?\s+|first(?:ly)?\s*,?\s+)?"
     r"(?:what|what's|whats|how|who|where|when|which|why|is|are|was|were|do|does|did|can|could|should|would|will|may|"
-    r"roughly|approximately|any)\b"
+    r"(?:roughly|approximately)\s+(?:how|what|which)|any)\b"
 )
 _REQUEST = re.compile(
     r"\b(?:tell me|i'?d like to know|i would like to know|could you (?:share|tell)|can you (?:share|tell)|"
@@ -71,6 +72,7 @@ class Question:
 GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
     "users": (
         "how many people use it",
+        "how many users",
         "number of users",
         "daily users",
         "monthly users",
@@ -78,20 +80,59 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
         "size of the user base",
         "how big is the audience",
     ),
-    "qps": ("requests per second", "how many requests", "load", "throughput", "how much traffic", "peak traffic"),
-    "latency": ("how fast", "how quickly must it respond", "response time budget", "time budget", "milliseconds"),
+    "qps": (
+        "requests per second",
+        "how many requests",
+        "load",
+        "throughput",
+        "how much traffic",
+        "peak traffic",
+        "how many per second",
+        "how many per day",
+        "how many come in",
+        "volume per day",
+    ),
+    "latency": (
+        "how fast",
+        "how quickly must it respond",
+        "response time budget",
+        "time budget",
+        "milliseconds",
+        "how quickly does it have to come back",
+        "real time or batch",
+        "offline batch or online",
+        "how long can it take",
+    ),
     "data": ("what data do we have", "what is logged", "data available", "historical data"),
-    "labels": ("how do we get labels", "ground truth labels", "annotations", "what counts as a positive"),
+    "labels": (
+        "how do we get labels",
+        "ground truth labels",
+        "annotations",
+        "what counts as a positive",
+        "how many labelled examples",
+        "how soon do we know the outcome",
+        "label delay",
+    ),
     "business_goal": (
         "what is the goal",
         "why are we building this",
         "what does success look like for the business",
         "business objective",
         "what problem are we solving",
+        "what is the business after",
+        "what are we trying to achieve",
     ),
     "constraints": ("any constraints", "limitations", "rules we must follow", "requirements we must respect"),
     "catalogue": ("how many items", "catalog size", "inventory size", "number of items"),
-    "existing_system": ("what do we have today", "current system", "engineers", "how big is the team"),
+    "existing_system": (
+        "what do we have today",
+        "current system",
+        "engineers",
+        "how big is the team",
+        "what is in place today",
+        "what does the current one achieve",
+        "what exists currently",
+    ),
     "success_metric": ("how do we measure success", "success criteria", "what metric matters"),
 }
 """Generic ways to ask for the standard fact keys, added to every case's own asked_as phrases."""
@@ -143,14 +184,20 @@ def _pattern_hits(case: Case, text: str) -> list[AskedFact]:
         if not any(start < a[1] and a[0] < end for a in accepted):
             accepted.append((start, end, key))
     found: list[AskedFact] = []
-    for _, _, key in sorted(accepted):
+    for start, end, key in sorted(accepted):
+        matched = text[start:end]
+        weak = not re.search(r"[\s\-_/]", matched.strip()) and not (_stems(matched) & _stems(key.replace("_", " ")))
         if key not in [f.key for f in found]:
-            found.append(AskedFact(key, "pattern", 1.0))
+            found.append(AskedFact(key, "weak-pattern" if weak else "pattern", 0.5 if weak else 1.0))
     return found
 
 
 def _embedding_hits(
-    pieces: list[str], keys: list[str], phrase_emb: npt.NDArray[np.float32], piece_emb: npt.NDArray[np.float32]
+    pieces: list[str],
+    keys: list[str],
+    phrase_emb: npt.NDArray[np.float32],
+    piece_emb: npt.NDArray[np.float32],
+    floor: float = SIM_FACT,
 ) -> list[AskedFact]:
     found: list[AskedFact] = []
     sims = piece_emb @ phrase_emb.T
@@ -161,9 +208,75 @@ def _embedding_hits(
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
         top_key, top = ranked[0]
         runner = ranked[1][1] if len(ranked) > 1 else -1.0
-        if top >= SIM_FACT and top - runner >= SIM_MARGIN and top_key not in [f.key for f in found]:
+        if top >= floor and top - runner >= SIM_MARGIN and top_key not in [f.key for f in found]:
             found.append(AskedFact(top_key, "embedding", round(top, 3)))
     return found
+
+
+SIM_SURE = 0.65
+"""An embedding match this close decides a piece on its own."""
+SIM_FACT_EXTRA = 0.62
+"""A piece already matched by a phrase may ask for one more fact only when this similar to it."""
+_COORDINATED = re.compile(r"\bhow\s+(many|much)\s+(?:[\w-]+\s+){1,2}?(?:and|or)\s+([\w-]+)")
+_LEX: dict[str, tuple[dict[str, set[str]], dict[str, float]]] = {}
+
+
+def _stem(word: str) -> str:
+    """A crude stem that makes 'labelled', 'labels' and 'labeling' one word."""
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]
+    for suffix in ("lled", "lling", "led", "ling", "ed", "ing"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)] + ("l" if suffix.startswith("ll") else "")
+            break
+    return word[:7]
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[a-z][a-z0-9]+", normalize(text)) if w not in _STOP and len(w) > 2}
+
+
+def _lexicon(case: Case) -> tuple[dict[str, set[str]], dict[str, float]]:
+    """Per fact key, the stems of its name and asking phrases; per stem, how rare it is across keys."""
+    if case.id not in _LEX:
+        vocab: dict[str, set[str]] = {}
+        for key, phrase in _phrases(case):
+            vocab.setdefault(key, set()).update(_stems(phrase))
+        df: dict[str, int] = {}
+        for words in vocab.values():
+            for w in words:
+                df[w] = df.get(w, 0) + 1
+        _LEX[case.id] = (vocab, {w: math.log(1 + len(vocab) / n) for w, n in df.items()})
+    return _LEX[case.id]
+
+
+def _lexical_hit(case: Case, piece: str) -> AskedFact | None:
+    """The fact key whose asking words a piece shares most (rare words weigh more), when it clearly leads.
+
+    A key needs two shared words, or one word of its own name ("business", "labels"), to be considered.
+    """
+    vocab, idf = _lexicon(case)
+    words = _stems(piece)
+    scores: dict[str, float] = {}
+    for key, known in vocab.items():
+        shared = words & known
+        name = _stems(key.replace("_", " "))
+        if len(shared) >= 2 or shared & name:
+            scores[key] = sum(idf[w] for w in shared) + 0.5 * len(shared & name) / max(1, len(name))
+    if not scores:
+        return None
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    top_key, top = ranked[0]
+    runner = ranked[1][1] if len(ranked) > 1 else 0.0
+    if top >= LEX_MIN and top - runner >= LEX_MARGIN:
+        return AskedFact(top_key, "words", round(top, 3))
+    return None
+
+
+LEX_MIN = 1.5
+"""The least word score (summed rarity of shared words) for a word-only match."""
+LEX_MARGIN = 0.4
+"""How far the best key must lead the next for a word-only match."""
 
 
 def topic_of(text: str) -> str:
@@ -178,28 +291,64 @@ def content_words(text: str) -> set[str]:
     return {w[:-1] if w.endswith("s") and len(w) > 4 else w for w in words}
 
 
+def _piece_facts(
+    case: Case, piece: str, row: npt.NDArray[np.float32] | None, keys: list[str], phrase_emb: npt.NDArray[np.float32]
+) -> list[AskedFact]:
+    """The facts one piece of a question asks for, from the surest evidence down.
+
+    A multi-word asking phrase (or the key's own name) decides; then a very similar embedding; then the
+    rare words the piece shares with one key's phrases; then an ordinary embedding match; last a lone
+    generic word ("content", "volume"). A piece with a sure phrase may add one more key by embedding.
+    """
+    hits = _pattern_hits(case, piece)
+    found = [h for h in hits if h.how == "pattern"]
+    emb = _embedding_hits([piece], keys, phrase_emb, row[None, :], SIM_FACT) if row is not None else []
+    if found:
+        extra = [h for h in emb if h.score >= SIM_FACT_EXTRA and h.key not in {f.key for f in found}]
+        return found + extra
+    if emb and emb[0].score >= SIM_SURE:
+        return emb
+    lexical = _lexical_hit(case, piece)
+    if lexical is not None:
+        return [lexical]
+    return emb or hits
+
+
 def find_questions(case: Case, text: str, embedder: Embedder | None) -> list[Question]:
     """The clarifying questions and stated assumptions of a message, each with the fact keys it asks for."""
     questions: list[Question] = []
     sentences = [s.strip() for s in _SPLIT.split(text) if s.strip()]
+    asked: list[tuple[Question, list[str]]] = []
     for sentence in sentences:
         norm = normalize(sentence)
         asking = is_question(sentence)
         assuming = bool(_ASSUMPTION.search(norm))
         if not asking and not assuming:
             continue
-        q = Question(sentence, _pattern_hits(case, norm), assumption=assuming and not asking)
-        if asking and embedder is not None:
-            pieces = [p for p in _PIECES.split(norm.rstrip("?")) if len(p.split()) >= 1 and content_words(p)]
-            unmatched = [p for p in pieces if not _pattern_hits(case, p)]
-            if unmatched:
-                keys, phrase_emb = fact_embeddings(case, embedder)
-                for hit in _embedding_hits(unmatched, keys, phrase_emb, embedder.embed(unmatched)):
-                    if hit.key not in [f.key for f in q.facts]:
-                        q.facts.append(hit)
+        q = Question(sentence, [] if asking else _pattern_hits(case, norm), assumption=assuming and not asking)
         q.design_choice = asking and bool(_DESIGN_CHOICE.search(norm))
+        pieces: list[str] = []
+        if asking:
+            pieces = [p for p in _PIECES.split(norm.rstrip("?")) if len(p.split()) >= 1 and content_words(p)]
+            pieces += [f"how {m.group(1)} {m.group(2)}" for p in pieces for m in _COORDINATED.finditer(p)]
+        asked.append((q, pieces))
+    every = [p for _, pieces in asked for p in pieces]
+    rows = embedder.embed(every) if embedder is not None and every else None
+    keys: list[str] = []
+    phrase_emb = np.zeros((0, 0), dtype=np.float32)
+    if rows is not None and embedder is not None:
+        keys, phrase_emb = fact_embeddings(case, embedder)
+    at = 0
+    for q, pieces in asked:
+        for piece in pieces:
+            row = rows[at] if rows is not None else None
+            at += 1
+            for hit in _piece_facts(case, piece, row, keys, phrase_emb):
+                if hit.key not in [f.key for f in q.facts]:
+                    q.facts.append(hit)
+        asking = bool(pieces) or not q.assumption
         if asking and not q.facts:
-            q.topic = topic_of(sentence)
+            q.topic = topic_of(q.text)
         if q.facts or asking:
             questions.append(q)
     return questions

@@ -38,15 +38,28 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".?!" else text + "."
 
 
-def _facts_text(move: Move) -> str:
+def _lower_first(text: str) -> str:
+    """Lower-case a sentence's first letter unless the first word looks like a name or an acronym."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and (any(c.isupper() for c in first[1:]) or any(c.isdigit() for c in first)):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _facts_text(move: Move, pick: int) -> str:
+    """The facts of a move as plain sentences, linked naturally; confirmed assumptions marked as such."""
     parts: list[str] = []
-    several = len(move.facts) > 1
-    for fact in move.facts:
+    for i, fact in enumerate(move.facts):
         value = _sentence(fact.value)
         if fact.assumption and not fact.invented:
-            value = f"To be precise: {value}"
-        label = fact.key.replace("_", " ")
-        parts.append(f"On {label}: {value}" if several else value)
+            parts.append(variant("interview_fact_assumed", pick + i, fact=_lower_first(value)))
+        elif i == 0 or fact.invented:
+            parts.append(value)
+        else:
+            label = fact.key.replace("_", " ")
+            parts.append(
+                variant("interview_fact_next", pick // 3 + i, fact=value, lower=_lower_first(value), label=label)
+            )
     return " ".join(parts)
 
 
@@ -98,6 +111,22 @@ def _cite(mode: str, case: Case) -> list[dict[str, str]]:
     return cites
 
 
+def _option(option: str) -> str:
+    """The candidate's phrase as it reads mid-sentence ("Calibration" -> "calibration", "XGBoost" kept)."""
+    return _lower_first(option.strip())
+
+
+def _flag_body(move: Move, case: Case, pick: int) -> tuple[str, str, list[dict[str, str]]]:
+    """The remark(s), the follow-up question and the citations of a flag, in an interviewer's words."""
+    docs = [load_corpus().failure_modes[m] for m in move.flags]
+    said = " ".join(remarks()[m][(move.opener + i) % len(remarks()[m])] for i, m in enumerate(move.flags))
+    first = docs[0]
+    question = first.probes[pick % len(first.probes)]
+    sources = "; ".join(d.source for d in docs)
+    cites = [c for m in move.flags for c in _cite(m, case)]
+    return said, question + f" (see {sources})", cites
+
+
 def _opener(step: str, pick: int) -> str:
     options = openers()[step]
     return options[pick % len(options)]
@@ -113,11 +142,10 @@ def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[st
     if move.kind == "closed":
         body = variant("interview_closed", pick)
     elif move.kind == "answer":
-        pieces = [variant("interview_answer", pick, answer=_facts_text(move))] if move.facts else []
+        pieces = [variant("interview_answer", pick, answer=_facts_text(move, pick))] if move.facts else []
         if move.pushback:
             pieces.append(variant("interview_pushback", pick // 7, question=move.pushback))
         body = " ".join(pieces)
-        meta["facts"] = [f.model_dump() for f in move.facts]
     elif move.kind == "refuse":
         question = reask
         body = variant("interview_refuse", pick, question=question)
@@ -125,28 +153,35 @@ def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[st
         question = reask
         body = variant(f"interview_redirect_{move.reason}", pick, question=question)
     elif move.kind == "flag":
-        mode = move.flags[0]
-        doc = load_corpus().failure_modes[mode]
-        question = doc.probes[pick % len(doc.probes)]
-        remark = remarks()[mode][move.opener % len(remarks()[mode])]
-        body = variant("interview_flag", pick, remark=remark, question=question, source=doc.source)
-        meta["citations"] = _cite(mode, case)
+        remark, asked, cites = _flag_body(move, case, pick)
+        question = asked.rsplit(" (see ", 1)[0]
+        names = {
+            "left": "interview_flag_left",
+            "closing": "interview_flag_close",
+            "end_of_design": "interview_flag_end",
+        }
+        name = names.get(move.reason, "interview_flag")
+        extra = {"step_title": STEP_NAMES[move.phase]} if move.reason == "left" else {}
+        body = variant(name, pick, remark=remark, question=asked, **extra)
+        meta["citations"] = cites
+        if move.reason in ("closing", "end_of_design"):
+            meta["closing"] = True
     elif move.kind == "tradeoff":
         t = next(t for t in case.tradeoffs if t.id == move.tradeoff_id)
         alt = _alternative(t, move.option)
         if alt is not None:
-            body = variant("interview_tradeoff", pick, option=move.option, alternative=alt)
+            body = variant("interview_tradeoff", pick, option=_option(move.option), alternative=alt)
         else:
             sides = _sides(t)
             title = t.title[0].lower() + t.title[1:]
             lower = sides[0][0].lower() + sides[0][1:] if sides else ""
             decision = f"between {lower} and {sides[1]}" if len(sides) == 2 else title
-            body = variant("interview_tradeoff_open", pick, option=move.option, decision=decision)
+            body = variant("interview_tradeoff_open", pick, option=_option(move.option), decision=decision)
         question = body
         meta["tradeoff"] = {"id": t.id, "option": move.option}
     elif move.kind == "probe" and move.probe_id is not None:
         question = probe_text(move.probe_id)
-        body = variant("interview_probe", pick, question=question)
+        body = variant("interview_probe_after_answer" if move.facts else "interview_probe", pick, question=question)
     elif move.kind == "move_on":
         question = _opener(move.phase, move.opener)
         title = STEP_NAMES[move.phase]
@@ -161,8 +196,20 @@ def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[st
         else:
             body = variant("interview_move_on", pick, step_title=title, question=question)
     elif move.kind == "wrap_up":
-        reason = "We're out of time." if move.reason == "time" else "We've been through every part of the design."
-        body = variant("interview_wrap_up", pick, reason=reason)
+        reason = variant(f"interview_wrap_up_{move.reason or 'done'}", pick)
+        if move.flags:
+            remark, _, cites = _flag_body(move, case, pick)
+            sources = "; ".join(load_corpus().failure_modes[m].source for m in move.flags)
+            body = variant("interview_wrap_up_flag", pick, reason=reason, remark=remark, source=sources)
+            meta["citations"] = cites
+        else:
+            body = variant("interview_wrap_up", pick, reason=reason)
+    if move.facts and move.kind != "answer":
+        facts = _facts_text(move, pick)
+        intro = facts if move.facts[0].assumption else variant("interview_answer_then", pick, answer=facts)
+        body = " ".join([intro, body])
+    if move.facts:
+        meta["facts"] = [f.model_dump() for f in move.facts]
     preamble = [variant(f"interview_preamble_{p}", pick) for p in move.preamble]
     meta["question"] = question
     return " ".join([*preamble, body]).strip(), meta
