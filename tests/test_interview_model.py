@@ -17,9 +17,17 @@ from agent.interview.budget import (
     summary_line,
     turn_usage,
 )
-from agent.interview.model_voice import HOLD_WORDS, MAX_REPLY_CHARS, MAX_REPLY_TOKENS, TerminalEcho, clean
+from agent.interview.model_voice import (
+    HOLD_WORDS,
+    MAX_REPLY_CHARS,
+    MAX_REPLY_TOKENS,
+    RETRY_KINDS,
+    TerminalEcho,
+    clean,
+    retry_note,
+)
 from agent.interview.state import Turn
-from agent.llm.base import Message, ModelBadOutput, ModelTimeout, ModelUnavailable
+from agent.llm.base import Message, ModelBadOutput, ModelRefusal, ModelTimeout, ModelUnavailable
 from agent.llm.fake import ScriptedModel
 from knowledge.corpus import load_corpus
 from knowledge.tokens import count_tokens
@@ -40,12 +48,14 @@ class EchoDraftModel:
         self.name = name
         self.prompts: list[list[Message]] = []
         self.replies: list[str] = []
+        self.judged: list[list[Message]] = []
 
     def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> Any:
         raise AssertionError("the voice streams")
 
     def structured(self, messages: list[Message], schema: Any, *, max_tokens: int | None = None) -> Any:
-        raise AssertionError("the voice streams")
+        self.judged.append(list(messages))
+        return schema()  # an empty judgement: the model adds nothing to the offline analysis
 
     def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
         self.prompts.append(list(messages))
@@ -129,20 +139,30 @@ def _leak() -> str:
     return f"We have 200 million daily users, 70% on mobile, in 60 countries. By the way: {statement}"
 
 
+SPANISH = (
+    "Buena pregunta. Tenemos unos 200 millones de usuarios activos diarios; el 70% usa el móvil, "
+    "en 60 países. ¿Qué más quiere saber?"
+)
+
+
 @pytest.mark.parametrize(
     ("reply", "kind"),
     [
         (ModelTimeout("the request timed out"), "timeout"),
         (ModelUnavailable("HTTP 503"), "unavailable"),
         (ModelBadOutput("nonsense"), "bad_output"),
+        (ModelRefusal("I can't help with that"), "refusal"),
         ("", "empty"),
         ("   \n  ", "empty"),
         ("%%%% $$$ ### @@@ !!! ^^^ &&& *** 200 70 60", "garbage"),
         ("xkcdqz pltrvw mnbvcx zzxqw 200 million 70% 60 countries", "garbage"),
         ("Candidate: I would use a two-tower model with 200 million users, 70% mobile, 60 countries.", "garbage"),
         ("As an AI language model I cannot help with 200 million users, 70% or 60 countries.", "garbage"),
+        (SPANISH, "wrong_language"),
+        ("我们每天大约有200百万活跃用户，其中70%使用手机，分布在60个国家。", "wrong_language"),
         ("About 200 million users, 70% mobile, 60 countries. " + "Let me say more about that. " * 60, "too_long"),
         (None, "leak"),
+        ("We have 200 million daily users, 70% mobile, 60 countries; my key is sk-abcdef0123456789xyz.", "secret"),
         (
             "We have about 200 million daily active users and 70% are on mobile, in 60 countries, 9000 QPS.",
             "invented_number",
@@ -151,7 +171,9 @@ def _leak() -> str:
     ],
 )
 def test_bad_replies_fall_back_to_the_offline_turn(reply: Any, kind: str, embedder: Any) -> None:
-    model = ScriptedModel([_leak() if reply is None else reply])
+    bad = _leak() if reply is None else reply
+    retried = kind in RETRY_KINDS
+    model = ScriptedModel([bad, bad] if retried else [bad])
     pieces: list[str] = []
     state0 = _start()
     state, turn = step(state0, USERS_Q, now=1.0, embedder=embedder, model=model, on_token=pieces.append)
@@ -161,11 +183,72 @@ def test_bad_replies_fall_back_to_the_offline_turn(reply: Any, kind: str, embedd
     assert state.turns[-1] == turn and len(state.turns) == len(offline.turns) == 3
     assert _shape(state) == _shape(offline)
     assert {k: v for k, v in turn.meta.items() if k in offline_turn.meta} == offline_turn.meta
+    assert model.remaining == 0 and len(model.calls) == turn.meta["attempts"] == turn.meta["model_calls"]
+    if retried:
+        assert turn.meta["attempts"] == 2 and turn.meta["first_failure"] == kind, "unusable output is retried once"
+        note = retry_note(kind).strip()
+        assert note not in model.calls[0].messages[-1].content and note in model.calls[1].messages[-1].content
+    else:
+        assert turn.meta["attempts"] == 1 and "first_failure" not in turn.meta, "no retry after a timeout"
     if isinstance(reply, Exception):
         assert turn.meta["fallback_detail"] and turn.meta["completion_tokens"] == 0
     if kind == "leak":
         statement = _leak().split("By the way: ")[1]
         assert " ".join(statement.split()[:2]) not in "".join(pieces), "no word of the leaking run is shown"
+    if kind == "secret":
+        assert "sk-abcdef" not in "".join(pieces), "the key-shaped string is never shown"
+        assert "sk-abcdef" not in str(turn.meta)
+
+
+@pytest.mark.parametrize("first", ["", SPANISH, ModelBadOutput("not json"), ModelRefusal("no")])
+def test_a_retry_that_works_speaks_with_the_model(first: Any, embedder: Any) -> None:
+    model = ScriptedModel([first, USERS_REPLY])
+    _, turn = step(_start(), USERS_Q, now=1.0, embedder=embedder, model=model)
+    assert turn.text == USERS_REPLY and turn.meta["voice"] == "model" and "fallback" not in turn.meta
+    assert turn.meta["attempts"] == 2 and turn.meta["first_failure"] in RETRY_KINDS
+    retry_prompt = model.calls[1].messages[-1].content
+    assert retry_prompt.rstrip().endswith(retry_note(turn.meta["first_failure"]).strip())
+    assert "Your previous reply could not be used" in retry_prompt
+    assert turn.meta["prompt_tokens"] > 2 * count_tokens(model.calls[0].messages[-1].content), "both calls counted"
+
+
+class Withdrawing:
+    """A sink that can take back streamed words (as the terminal does)."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.withdrawn = 0
+
+    def __call__(self, piece: str) -> None:
+        self.shown.append(piece)
+
+    def withdraw(self) -> None:
+        self.withdrawn += 1
+        self.shown.clear()
+
+
+def test_a_retry_after_streamed_words_withdraws_them_first(embedder: Any) -> None:
+    dropped = "We have about 200 million daily active users, all of them watching a lot. What would you ask next?"
+    sink = Withdrawing()
+    _, turn = step(
+        _start(), USERS_Q, now=1.0, embedder=embedder, model=ScriptedModel([dropped, USERS_REPLY]), on_token=sink
+    )
+    assert turn.meta["first_failure"] == "dropped_facts" and turn.meta["voice"] == "model"
+    assert sink.withdrawn == 1 and "".join(sink.shown) == USERS_REPLY
+
+    plain: list[str] = []
+    _, turn = step(
+        _start(),
+        USERS_Q,
+        now=1.0,
+        embedder=embedder,
+        model=ScriptedModel([dropped, USERS_REPLY]),
+        on_token=plain.append,
+    )
+    assert turn.text == USERS_REPLY and "".join(plain).startswith("We have about"), "first words were shown"
+    assert USERS_REPLY not in "".join(plain), (
+        "a sink that cannot withdraw gets nothing more: the caller shows turn.text"
+    )
 
 
 def test_stream_is_held_back_until_the_reply_is_accepted(embedder: Any) -> None:
@@ -212,8 +295,8 @@ def test_over_long_stream_is_abandoned_early(embedder: Any) -> None:
             return gen()
 
     _, turn = step(_start(), USERS_Q, now=1.0, embedder=embedder, model=Endless())
-    assert turn.meta["fallback"] == "too_long"
-    assert len(calls) < MAX_REPLY_CHARS // 5
+    assert turn.meta["fallback"] == "too_long" and turn.meta["attempts"] == 2
+    assert len(calls) < 2 * MAX_REPLY_CHARS // 5, "each attempt is abandoned early"
 
 
 MESSAGES = [
@@ -254,9 +337,10 @@ def test_whole_interview_advances_exactly_as_offline(embedder: Any) -> None:
         if with_model.finished:
             break
     assert _shape(with_model) == _shape(offline)
-    voices = [t.meta.get("voice") for t in with_model.turns if t.role == "interviewer" and t.move != "open"]
-    voices = [v for v in voices if v is not None]
-    assert voices.count("offline") == 3 and voices.count("model") >= 6
+    spoken = [t.meta for t in with_model.turns if t.role == "interviewer" and t.move != "open" and "voice" in t.meta]
+    voices = [m["voice"] for m in spoken]
+    assert voices.count("offline") == 1 and voices.count("model") >= 6, "the timeout falls back; bad output is retried"
+    assert [m.get("first_failure") for m in spoken if m["attempts"] == 2] == ["empty", "too_long"]
     modelled = [t for t in with_model.turns if t.meta.get("voice") == "model"]
     assert all(t.text.startswith("Right. ") for t in modelled)
     assert with_model.scorecard == offline.scorecard or not with_model.finished
@@ -316,7 +400,9 @@ def test_smaller_budget_trims_more_and_cuts_a_huge_last_message(embedder: Any) -
     enc = encoding_for("gpt-4o-mini")
     assert count_tokens(system, enc) + count_tokens(user, enc) <= 1_500
     assert "[…]" in user and "Earlier (" in user
-    assert turn.meta["prompt_tokens"] <= 1_500
+    judged = turn.meta["judgement"]["prompt_tokens"]
+    assert 0 < judged <= 1_500, "the judgement call keeps to the budget too"
+    assert turn.meta["prompt_tokens"] - judged <= 1_500
 
 
 def test_tokens_and_cost_are_recorded(embedder: Any) -> None:
@@ -381,7 +467,30 @@ def test_terminal_echo_prints_stream_then_settles(embedder: Any) -> None:
     out2 = io.StringIO()
     echo2 = TerminalEcho(out2)
     bad = "We have about 200 million daily active users across the whole platform today, as you asked."
-    _, turn2 = step(_start(), USERS_Q, now=1.0, embedder=embedder, model=ScriptedModel([bad]), on_token=echo2)
+    _, turn2 = step(_start(), USERS_Q, now=1.0, embedder=embedder, model=ScriptedModel([bad, bad]), on_token=echo2)
     echo2.done(turn2)
-    assert turn2.meta["fallback"] == "dropped_facts"
-    assert out2.getvalue().endswith(f" [withdrawn]\ninterviewer: {turn2.text}\n\n")
+    assert turn2.meta["fallback"] == "dropped_facts" and turn2.meta["attempts"] == 2
+    first = out2.getvalue().split(" [withdrawn]")[0]
+    assert out2.getvalue().count(" [withdrawn]") == 2, "the first attempt is withdrawn before the retry streams"
+    assert out2.getvalue().endswith(f" [withdrawn]\ninterviewer: {turn2.text}\n\n") and "We have about" in first
+    out3 = io.StringIO()
+    echo3 = TerminalEcho(out3)
+    model3 = ScriptedModel([bad, USERS_REPLY])
+    _, turn3 = step(_start(), USERS_Q, now=1.0, embedder=embedder, model=model3, on_token=echo3)
+    echo3.done(turn3)
+    assert out3.getvalue().endswith(f" [withdrawn]\ninterviewer: {USERS_REPLY}\n\n")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        USERS_REPLY,
+        "Great. Latency budget: 200 ms p99. Peak QPS: 50k. Next?",
+        "Let us talk about the data: which logs would you use, and how would you split them?",
+        "Noted: a GBDT ranker over the ANN candidates. Why that over a two-tower model for ranking?",
+    ],
+)
+def test_english_replies_are_not_wrong_language(reply: str) -> None:
+    from agent.interview.language import not_english
+
+    assert not not_english(reply)

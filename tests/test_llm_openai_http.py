@@ -198,3 +198,98 @@ def test_factory_offline_is_none_and_construction_makes_no_call() -> None:
     env = {"INTERVIEWER_DATA_DIR": "/tmp/unused", "INTERVIEWER_PROVIDER": "openai", "OPENAI_API_KEY": "sk-x"}
     model = chat_model_from_settings(Settings.from_env(env))  # the socket guard fails any connect
     assert isinstance(model, OpenAIChatModel) and model.name == "gpt-4o-mini"
+
+
+# -- retries: ours, with backoff on 429/5xx; never on a timeout to a local server ----------------------
+
+
+def retrying_model(respond: Handler, base_url: str | None, retries: int = 2) -> tuple[OpenAIChatModel, Recorder, list]:
+    """The adapter with `retries` retries at base_url; its backoff sleeps are recorded instead of slept."""
+    recorder = Recorder(respond)
+    values: dict[str, Any] = {"provider": "openai", "model": MODEL, "openai_api_key": "sk-test"}
+    s = Settings.from_env({"INTERVIEWER_DATA_DIR": "/tmp/unused"}, openai_base_url=base_url, **values)
+    client = httpx2.Client(transport=httpx2.MockTransport(recorder))
+    model = OpenAIChatModel.from_settings(s, http_client=client, max_retries=retries)
+    delays: list[float] = []
+    model._sleep = delays.append
+    return model, recorder, delays
+
+
+def _timeout(request: httpx2.Request) -> httpx2.Response:
+    raise httpx2.ReadTimeout("timed out", request=request)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/v1", "http://localhost:11434/v1", "http://[::1]:1234/v1"])
+def test_local_timeout_makes_exactly_one_request(url: str) -> None:
+    model, rec, delays = retrying_model(_timeout, url)
+    assert model.local and model._llm.max_retries == 0, "the SDK never retries on its own"
+    with pytest.raises(ModelTimeout):
+        model.complete(MSGS)
+    with pytest.raises(ModelTimeout):
+        list(model.stream(MSGS))
+    with pytest.raises(ModelTimeout):
+        model.structured(MSGS, Verdict)
+    assert len(rec.bodies) == 3 and delays == [], "one request per call, no retry, no wait"
+
+
+def test_remote_timeout_is_retried() -> None:
+    model, rec, delays = retrying_model(_timeout, None)
+    assert not model.local
+    with pytest.raises(ModelTimeout):
+        model.complete(MSGS)
+    assert len(rec.bodies) == 3 and len(delays) == 2
+
+
+def _503(request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(503, json={"error": {"message": "overloaded", "type": "server_error"}})
+
+
+def test_remote_503_is_retried_with_exponential_backoff() -> None:
+    model, rec, delays = retrying_model(_503, "https://api.example.com/v1", retries=3)
+    with pytest.raises(ModelUnavailable, match="HTTP 503"):
+        model.complete(MSGS)
+    assert len(rec.bodies) == 4
+    assert len(delays) == 3 and delays == sorted(delays)
+    for i, d in enumerate(delays):
+        assert 0.5 * 2**i * 0.75 <= d <= 0.5 * 2**i, delays
+
+
+def test_local_503_and_429_are_retried_then_succeed() -> None:
+    answers = iter([_503, lambda r: httpx2.Response(429, json={"error": {"message": "slow down"}})])
+
+    def respond(request: httpx2.Request) -> httpx2.Response:
+        step = next(answers, None)
+        return step(request) if step else httpx2.Response(200, json=completion({"content": "ok"}))
+
+    model, rec, delays = retrying_model(respond, "http://127.0.0.1:8080/v1")
+    assert model.complete(MSGS).text == "ok"
+    assert len(rec.bodies) == 3 and len(delays) == 2
+
+
+def test_retry_after_is_honoured_and_4xx_is_not_retried() -> None:
+    def limited(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(429, headers={"retry-after": "3"}, json={"error": {"message": "rate limited"}})
+
+    model, rec, delays = retrying_model(limited, None, retries=1)
+    with pytest.raises(ModelUnavailable, match="HTTP 429"):
+        model.complete(MSGS)
+    assert len(rec.bodies) == 2 and delays == [3.0]
+    model, rec, delays = retrying_model(lambda r: httpx2.Response(400, json={"error": {"message": "bad"}}), None)
+    with pytest.raises(ModelUnavailable, match="HTTP 400"):
+        model.complete(MSGS)
+    assert len(rec.bodies) == 1 and delays == []
+
+
+def test_stream_503_before_the_first_chunk_is_retried() -> None:
+    events = [chunk({"role": "assistant", "content": ""}), chunk({"content": "Hello "}), chunk({"content": "there"})]
+    answers = iter([_503])
+
+    def respond(request: httpx2.Request) -> httpx2.Response:
+        step = next(answers, None)
+        if step:
+            return step(request)
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
+
+    model, rec, delays = retrying_model(respond, "http://127.0.0.1:8080/v1")
+    assert "".join(model.stream(MSGS)) == "Hello there"
+    assert len(rec.bodies) == 2 and len(delays) == 1

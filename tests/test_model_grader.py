@@ -15,7 +15,7 @@ from agent.grading.model_prompt import build_grading_prompt
 from agent.grading.model_schema import ModelJudgement
 from agent.grading.offline import grade_answer
 from agent.grading.scorecard import hire_signal_for
-from agent.llm.base import ModelBadOutput, ModelTimeout
+from agent.llm.base import ModelBadOutput, ModelRefusal, ModelTimeout
 from agent.llm.fake import ScriptedModel
 from knowledge.corpus import load_corpus
 from knowledge.ids import DIMENSIONS, applicable_failure_modes
@@ -158,14 +158,61 @@ def test_injection_never_reaches_the_model_or_the_evidence(embedder: Any) -> Non
     assert card.injection_attempt and any("model quote(s) not found in the answer" in n for n in card.notes)
 
 
+def test_after_an_injection_attempt_the_model_may_only_lower_scores(embedder: Any) -> None:
+    answer = MID + "\n" + INJECTION
+    offline = grade_answer(answer, CASE, "senior", embedder=embedder)
+    assert offline.injection_attempt
+    quotes = {d: offline.dimensions[d].evidence for d in DIMENSIONS}  # real, on-topic quotes from the answer
+    up = grade_with_model(answer, CASE, "senior", ScriptedModel([judgement(4, quotes)]), embedder=embedder)
+    assert {d: c.score for d, c in up.dimensions.items()} == {d: c.score for d, c in offline.dimensions.items()}
+    assert up.overall <= offline.overall
+    down = grade_with_model(answer, CASE, "senior", ScriptedModel([judgement(1)]), embedder=embedder)
+    assert all(down.dimensions[d].score <= offline.dimensions[d].score for d in DIMENSIONS)
+    assert down.overall <= offline.overall
+    # Without the injection the same honest quotes do lift a dimension (the rule is what blocks it above).
+    clean = grade_with_model(MID, CASE, "senior", ScriptedModel([judgement(4, quotes)]), embedder=embedder)
+    assert any(clean.dimensions[d].score > grade_answer(MID, CASE, "senior", embedder=embedder).dimensions[d].score
+               for d in DIMENSIONS)
+
+
 def test_model_error_returns_the_offline_grade_with_a_note(embedder: Any, offline_mid: Any) -> None:
-    card = grade_with_model(MID, CASE, "senior", ScriptedModel([ModelTimeout("slow")]), embedder=embedder)
+    slow = ScriptedModel([ModelTimeout("slow"), judgement(2)])
+    card = grade_with_model(MID, CASE, "senior", slow, embedder=embedder)
     assert card.grader == "offline" and card.notes[-1] == "model unavailable (timeout); offline grade"
     assert card.model_dump(exclude={"notes"}) == offline_mid.model_dump(exclude={"notes"})
-    bad = grade_with_model(MID, CASE, "senior", ScriptedModel([{"requirements": "???"}]), embedder=embedder)
-    assert bad.notes[-1] == "model unavailable (bad output); offline grade"
-    other = grade_with_model(MID, CASE, "senior", ScriptedModel([ModelBadOutput("x")]), embedder=embedder)
-    assert other.grader == "offline"
+    assert slow.remaining == 1, "a timeout is not retried"
+    bad = ScriptedModel([{"requirements": "???"}, "not json"])
+    card = grade_with_model(MID, CASE, "senior", bad, embedder=embedder)
+    assert card.notes[-1] == "model unavailable (bad output, after one retry); offline grade"
+    assert bad.remaining == 0 and len(bad.calls) == 2
+    other = grade_with_model(
+        MID, CASE, "senior", ScriptedModel([ModelBadOutput("x"), ModelRefusal("no")]), embedder=embedder
+    )
+    assert (
+        other.grader == "offline" and other.notes[-1] == "model unavailable (refusal, after one retry); offline grade"
+    )
+
+
+@pytest.mark.parametrize("first", [ModelBadOutput("schema"), ModelRefusal("no"), {"requirements": "???"}])
+def test_schema_invalid_output_is_retried_once_with_a_note(first: Any, embedder: Any) -> None:
+    model = ScriptedModel([first, judgement(2)])
+    card = grade_with_model(MID, CASE, "senior", model, embedder=embedder)
+    assert card.grader == "model" and model.remaining == 0
+    first_call, retry = model.calls
+    assert "Your previous reply could not be used" not in first_call.messages[-1].content
+    assert "Your previous reply could not be used" in retry.messages[-1].content
+    assert retry.messages[0] == first_call.messages[0] and retry.schema is ModelJudgement
+    assert any("first reply was unusable" in n and "its retry was used" in n for n in card.notes)
+
+
+def test_key_shaped_strings_never_reach_the_notes_or_the_summary(embedder: Any) -> None:
+    leaky = judgement(
+        2, summary="Solid answer; token sk-abcdefABCDEF0123456789 noted.", missing=["Bearer abcdef123456"]
+    )
+    card = grade_with_model(MID, CASE, "senior", ScriptedModel([leaky]), embedder=embedder)
+    dumped = card.model_dump_json()
+    assert "sk-abcdef" not in dumped and "abcdef123456" not in dumped
+    assert "[redacted]" in card.summary
 
 
 def test_each_answer_gets_a_fresh_context(embedder: Any) -> None:

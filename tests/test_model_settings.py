@@ -80,7 +80,7 @@ def test_adapter_uses_temperature_retries_and_reply_cap() -> None:
         openai_api_key="sk-test",
     )
     model = OpenAIChatModel.from_settings(s, http_client=httpx2.Client(transport=httpx2.MockTransport(respond)))
-    assert model._llm.max_retries == 5
+    assert model.max_retries == 5 and model._llm.max_retries == 0  # our retry loop, not the SDK's
     model.complete(MSGS)
     model.complete(MSGS, max_tokens=9)
     assert bodies[0]["temperature"] == 0.4 and bodies[0]["max_tokens"] == 77

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 import agent.grading.model_grader
 import agent.grading.offline
 from agent.cli import run
-from agent.llm.base import Message, ModelBadOutput, ModelError, T
+from agent.interview.model_voice import RETRY_KINDS
+from agent.llm.base import Message, ModelBadOutput, ModelError, ModelTimeout, T
 from agent.llm.factory import chat_model_from_settings
 from agent.llm.openai_chat import OpenAIChatModel
 from agent.settings import Settings
@@ -44,6 +45,18 @@ SHORT_ANSWER = (
 )
 JUDGEMENT_TOKENS = 256
 """The grading call's completion budget in this test (the product's 2048 lets SmolLM2 loop for ~100 s)."""
+REPLY_TOKENS = 96
+"""The interviewer voice's reply cap in these tests (the product's 400 lets SmolLM2 ramble for minutes on a
+loaded CPU; a retry doubles it). The wire is the same; only the cap differs."""
+
+
+@pytest.fixture
+def short_replies(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Cap the voice's replies at REPLY_TOKENS."""
+    import agent.interview.model_voice
+
+    monkeypatch.setattr(agent.interview.model_voice, "MAX_REPLY_TOKENS", REPLY_TOKENS)
+    return REPLY_TOKENS
 
 
 class Verdict(BaseModel):
@@ -90,14 +103,29 @@ def voiced(turns: list[Any]) -> list[Any]:
     return [t for t in turns if t.role == "interviewer" and t.move not in ("open", "debrief", "closed")]
 
 
-def assert_voice_recorded(turn: Any) -> None:
-    """A model-phrased turn records which voice spoke, the model, tokens and, after a fallback, why."""
+def assert_voice_recorded(turn: Any, candidate: str | None = None) -> None:
+    """A model-phrased turn records which voice spoke, the model, tokens, attempts, the judgement and why it fell back.
+
+    `candidate` is the message the turn answers: an accepted judgement quote must be found in it.
+    """
     meta = turn.meta
     assert meta.get("voice") in ("model", "offline"), meta
     assert meta.get("model") == "smollm2-135m-instruct"
     assert meta.get("prompt_tokens", 0) > 0, "the prompt is counted with tiktoken for every request"
     if meta["voice"] == "offline":
         assert meta.get("fallback"), meta
+    assert meta["attempts"] in (0, 1, 2) and meta["model_calls"] >= meta["attempts"]
+    if meta["attempts"] == 2:
+        assert meta["first_failure"] in RETRY_KINDS, meta
+    if meta["attempts"] == 0:  # the judgement call failed on the endpoint: no phrasing request
+        assert meta["judgement"]["status"] == "failed" and meta["fallback"] == meta["judgement"]["failure"]
+    judgement = meta.get("judgement")
+    if judgement is not None:
+        assert judgement["status"] in ("used", "ignored", "failed") and judgement["attempts"] in (1, 2)
+        if judgement["status"] == "used":
+            accepted = judgement["points"]["accepted"] + judgement["modes"]["accepted"]
+            for item in accepted:
+                assert candidate is not None and item["quote"].lower() in " ".join(candidate.split()).lower()
     assert turn.text.strip()
 
 
@@ -141,7 +169,11 @@ def test_structured_cut_short_is_bad_output(server_env: LlamaServer) -> None:
 
 
 def test_scripted_interview_records_every_turn_and_voice(
-    server_env: LlamaServer, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server_env: LlamaServer,
+    settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    short_replies: int,
 ) -> None:
     from agent.sessions import SessionStore
 
@@ -157,10 +189,17 @@ def test_scripted_interview_records_every_turn_and_voice(
     assert record.status == "finished"
     assert [t.text for t in record.turns] == [t["text"] for t in out["turns"]], "the store has every turn"
     spoken = voiced(record.turns)
-    print("interview voices:", [(t.meta.get("voice"), t.meta.get("fallback")) for t in spoken])
+    print(
+        "interview voices:",
+        [
+            (t.meta.get("voice"), t.meta.get("fallback"), t.meta.get("first_failure"), t.meta.get("judgement"))
+            for t in spoken
+        ],
+    )
     assert len(spoken) == len(SCRIPT)
-    for turn in spoken:
-        assert_voice_recorded(turn)
+    for turn, said in zip(spoken, SCRIPT, strict=True):
+        assert_voice_recorded(turn, said)
+    assert any("judgement" in t.meta for t in spoken), "the long design message was judged"
 
 
 # -- (e) a drill -------------------------------------------------------------------------------------
@@ -204,7 +243,11 @@ def test_grade_through_the_server(
 
 
 class KillsMidStream:
-    """Delegates to the real adapter; on `arm()`, kills the server as soon as the next stream's first chunk arrives."""
+    """Delegates to the real adapter; on `arm()`, kills the server as soon as the next stream's first chunk arrives.
+
+    The judgement call is answered here with an empty judgement (the model adds nothing), so each turn's
+    only request is the stream (the one that dies, once armed); the judgement over HTTP is exercised above.
+    """
 
     def __init__(self, inner: OpenAIChatModel, server: LlamaServer) -> None:
         self.inner = inner
@@ -220,7 +263,7 @@ class KillsMidStream:
         return self.inner.complete(messages, max_tokens=max_tokens)
 
     def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int | None = None) -> T:
-        return self.inner.structured(messages, schema, max_tokens=max_tokens)
+        return schema()
 
     def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
         for seen, chunk in enumerate(self.inner.stream(messages, max_tokens=max_tokens), start=1):
@@ -231,7 +274,11 @@ class KillsMidStream:
 
 
 def test_server_stopped_mid_interview_falls_back_and_loses_nothing(
-    fresh_llama_server: LlamaServer, settings: Settings, monkeypatch: pytest.MonkeyPatch, embedder: Any
+    fresh_llama_server: LlamaServer,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    embedder: Any,
+    short_replies: int,
 ) -> None:
     from agent.interview.service import InterviewService
     from agent.sessions import SessionStore
@@ -266,8 +313,8 @@ def test_server_stopped_mid_interview_falls_back_and_loses_nothing(
     assert [t.text for t in record.turns if t.role == "candidate"] == messages, "nothing was lost"
     spoken = voiced(record.turns)
     assert len(spoken) == len(messages)
-    for turn in spoken:
-        assert_voice_recorded(turn)
+    for turn, said in zip(spoken, messages, strict=True):
+        assert_voice_recorded(turn, said)
     assert record.status == "finished"
 
 
@@ -284,3 +331,49 @@ def test_doctor_against_the_server(
     assert run(["doctor", "--provider", "openai"]) == 0
     out = capsys.readouterr().out
     assert f"OPENAI_BASE_URL={server_env.base_url}" in out and "answered in" in out
+
+
+# -- (g) the judgement call and retries against the real server ---------------------------------------
+
+
+def test_judgement_over_the_real_server(server_env: LlamaServer, embedder: Any) -> None:
+    """One MessageJudgement tool call (grammar-constrained by llama.cpp): used, or retried and ignored."""
+    from agent.interview import start
+    from agent.interview.analyse import analyse
+    from agent.interview.judgement import review_message
+    from knowledge.corpus import load_corpus
+
+    state, _ = start(CASE, clock="turns", turn_budget=40, session_id="real-judge", now=0.0)
+    case = load_corpus().case(CASE)
+    a = analyse(state, SCRIPT[2], case, embedder, 1.0)
+    started = time.perf_counter()
+    merged, review = review_message(state, a, case, real_model())
+    print("judgement:", round(time.perf_counter() - started, 2), "s", review)
+    assert review is not None
+    record = review["judgement"]
+    assert record["status"] in ("used", "ignored") and review["usage"]["calls"] == record["attempts"]
+    if record["status"] == "used":
+        for item in record["points"]["accepted"] + record["modes"]["accepted"]:
+            assert item["quote"].lower() in SCRIPT[2].lower()
+        added = {p for pts in merged.new_points.values() for p in pts} - {
+            p for pts in a.new_points.values() for p in pts
+        }
+        assert added == {p["id"] for p in record["points"]["accepted"]}
+    else:
+        assert merged is a and record["first_failure"] in ("bad_output", "refusal")
+
+
+def test_local_timeout_is_not_retried(server_env: LlamaServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A timed-out request to the local server fails once, at once: no retry queues behind the busy server."""
+    monkeypatch.setenv("INTERVIEWER_TIMEOUT", "0.05")
+    monkeypatch.setenv("INTERVIEWER_MAX_RETRIES", "3")
+    model = real_model()
+    assert model.local and model.max_retries == 3
+    msgs = [Message.system("You are a helpful assistant."), Message.user("Write a long story about the sea.")]
+    started = time.perf_counter()
+    with pytest.raises(ModelTimeout):
+        model.complete(msgs, max_tokens=16)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{elapsed:.2f} s: three retries with backoff would take over 1.75 s"
+    monkeypatch.setenv("INTERVIEWER_TIMEOUT", "120")
+    assert real_model().complete(msgs, max_tokens=4).text is not None, "the server is still usable afterwards"

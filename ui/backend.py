@@ -46,9 +46,12 @@ class Backend:
 
     @property
     def service(self) -> InterviewService:
-        """The interview service (created on first use so start-up stays fast)."""
+        """The interview service (created on first use so start-up stays fast); the model voice when configured."""
         if self._service is None:
-            self._service = InterviewService(self.settings)
+            from agent.llm.factory import chat_model_from_settings
+
+            model = chat_model_from_settings(self.settings)  # None offline; a missing key is one line
+            self._service = InterviewService(self.settings, step_options={"model": model} if model else None)
         return self._service
 
     def begin(self, case_id: str, level: str, owner: str | None) -> InterviewSession:

@@ -67,6 +67,30 @@ def steps_markdown(state: InterviewState) -> str:
     return "\n".join(lines)
 
 
+_MODEL_FAULTS = frozenset({"error", "timeout", "refusal", "bad_output", "unavailable", "session_disabled"})
+
+
+def model_notice(state: InterviewState) -> str:
+    """One line when the model is not speaking: switched off for the session, or the last turn fell back ("" else)."""
+    voiced = [t for t in state.turns if t.role == "interviewer" and "voice" in t.meta]
+    if not voiced:
+        return ""
+    off = next((t for t in voiced if t.meta.get("model_disabled")), None)
+    if off is not None or any(t.meta.get("fallback") == "session_disabled" for t in voiced):
+        reason = str((off.meta.get("fallback") if off is not None else "") or "repeated failures")
+        return (
+            "⚠ **Model unavailable** — the offline interviewer is answering for the rest of this session "
+            f"({esc(reason.replace('_', ' '))})."
+        )
+    last = voiced[-1].meta
+    if last.get("voice") != "offline":
+        return ""
+    reason = str(last.get("fallback") or "unknown").replace("_", " ")
+    if last.get("fallback") in _MODEL_FAULTS:
+        return f"⚠ **Model unavailable** — the offline interviewer answered this turn ({esc(reason)})."
+    return f"⚠ **Model reply not usable** — the offline interviewer answered this turn ({esc(reason)})."
+
+
 def clock_text(state: InterviewState, now: float | None = None) -> str:
     """Minutes used against the budget (wall clock) or candidate turns against the turn budget."""
     pacing = state.pacing
@@ -214,6 +238,7 @@ __all__ = [
     "esc",
     "flags_html",
     "history_row",
+    "model_notice",
     "score_frame",
     "scorecard_details_html",
     "scorecard_headline",

@@ -4,6 +4,7 @@
 - A quote counts for a dimension only if it carries one of that dimension's signals (the offline
   grader's patterns): one generic sentence cannot lift every dimension.
 - A model score above the offline one counts only when a surviving quote supports that dimension.
+- When the answer tried to instruct the grader (offline found an injection), the model may only lower scores.
 - Each dimension's raw score is the mean of the offline and model scores, at most ±1 from offline;
   the integer score rounds a tie toward the offline score, so it moves only when the two disagree by 2+.
 - Failure modes: offline findings stay. A model mode is kept only if it applies to the case and, for
@@ -34,6 +35,7 @@ from agent.grading.quotes import QuoteChecker
 from agent.grading.scorecard import DimensionScore, FailureModeFinding, Scorecard, hire_signal_for
 from agent.grading.signals import SIGNALS
 from agent.grading.text import normalize
+from agent.llm.redact import redact
 from knowledge.corpus import Case, Corpus
 from knowledge.ids import COMMUNICATION, DIMENSIONS, FAILURE_MODES, STEPS, is_applicable
 
@@ -90,8 +92,8 @@ def _about(dim: str, quote: str) -> bool:
 
 
 def _clean_phrase(text: str, limit: int) -> str | None:
-    """Model free text fit to show: short, one line, and addressing no grader."""
-    one = " ".join(text.split())
+    """Model free text fit to show: short, one line, key-shaped strings scrubbed, and addressing no grader."""
+    one = redact(" ".join(text.split()))
     if not one or len(one) > limit or find_injection(one).attempt:
         return None
     return one
@@ -109,7 +111,13 @@ def _zero_coverage(offline: Scorecard, case: Case, step: str) -> bool:
 
 
 def _merge_dimension(
-    dim: str, offline: DimensionScore, judgement: ModelJudgement, checker: QuoteChecker, dropped: list[str]
+    dim: str,
+    offline: DimensionScore,
+    judgement: ModelJudgement,
+    checker: QuoteChecker,
+    dropped: list[str],
+    *,
+    may_raise: bool = True,
 ) -> _Dim:
     mj = judgement.dimension(dim)
     quotes: list[str] = []
@@ -130,6 +138,9 @@ def _merge_dimension(
     model_score = mj.score
     if model_score > offline.score and not quotes:
         reasons.append(f"model score {model_score} ignored (no quote from the answer supports it)")
+        model_score = offline.score
+    if model_score > offline.score and not may_raise:
+        reasons.append(f"model score {model_score} ignored (the answer tried to instruct the grader: no raises)")
         model_score = offline.score
     if reasons:
         dropped.append(f"{dim}: " + "; ".join(reasons))
@@ -217,7 +228,12 @@ def combine(
     """Merge a model judgement into the offline scorecard of the same (injection-stripped) answer."""
     checker = QuoteChecker(answer_text)
     dropped: list[str] = []
-    dims = {d: _merge_dimension(d, offline.dimensions[d], judgement, checker, dropped) for d in DIMENSIONS}
+    # An answer that tried to instruct the grader gets no benefit of the doubt: the model may only lower scores.
+    may_raise = not offline.injection_attempt
+    dims = {
+        d: _merge_dimension(d, offline.dimensions[d], judgement, checker, dropped, may_raise=may_raise)
+        for d in DIMENSIONS
+    }
     findings = _merge_modes(offline, judgement, case, corpus, checker, dropped)
     flagged = {f.id for f in findings}
     new_modes = flagged - {f.id for f in offline.failure_modes}

@@ -13,6 +13,7 @@ from agent.grading.coverage import Embedder
 from agent.grading.offline import GradingInputError, default_embedder, grade_answer
 from agent.grading.scorecard import DimensionScore, Scorecard
 from agent.interview.analyse import MessageAnalysis, analyse
+from agent.interview.memo import memo
 from agent.interview.policy import Move, decide
 from agent.interview.respond import respond, variant
 from agent.interview.state import DEFAULT_TURN_BUDGET, Clock, InterviewState, Pacing, RaisedFlag, Turn
@@ -128,8 +129,15 @@ def step(
     if new.finished:
         text, meta = respond(new, Move(kind="closed", phase=new.phase), case)
         return new, Turn(role="interviewer", text=text, phase=new.phase, move="closed", at=at, meta=meta)
-    emb = embedder if embedder is not None else default_embedder()
+    emb = memo(embedder if embedder is not None else default_embedder())
     a = analyse(new, message, case, emb, at)
+    review = None
+    if model is not None:  # the model's structured judgement may add covered points and quoted flags
+        from agent.interview.budget import DEFAULT_TOKEN_BUDGET
+        from agent.interview.judgement import review_message
+
+        budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
+        a, review = review_message(new, a, case, model, token_budget=budget)
     move = decide(new, a)
     cand_meta: dict[str, Any] = {"truncated": a.truncated, "facts_asked": a.facts_asked}
     if a.injection:
@@ -139,24 +147,11 @@ def step(
     new.turns.append(candidate)
     text, meta = respond(new, move, case)
     if model is not None and text:
-        from agent.interview.budget import DEFAULT_TOKEN_BUDGET
-        from agent.interview.model_voice import (
-            MODEL_FAILURES_BEFORE_DISABLE,
-            SESSION_DISABLED,
-            consecutive_model_failures,
-            is_model_failure,
-            phrase,
-        )
+        from agent.interview.model_voice import voice_turn
 
-        failures = consecutive_model_failures(new)
-        if failures is None:  # switched off earlier in this session: no model call
-            meta.update({"voice": "offline", "fallback": SESSION_DISABLED})
-        else:
-            budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
-            text, voice = phrase(new, move, case, text, meta, model, on_token=on_token, token_budget=budget)
-            meta.update(voice)
-            if is_model_failure(voice) and failures + 1 >= MODEL_FAILURES_BEFORE_DISABLE:
-                meta["model_disabled"] = True
+        text, meta = voice_turn(
+            new, move, case, text, meta, model, review=review, on_token=on_token, token_budget=budget
+        )
     if move.flags:
         meta["flags"] = list(move.flags)
     turn = Turn(role="interviewer", text=text, phase=new.phase, move=move.kind, at=at, meta=meta)
@@ -197,7 +192,7 @@ def finish(state: InterviewState, *, embedder: Embedder | None = None) -> Interv
     text = candidate_text(new)
     try:
         card = grade_answer(
-            text, new.case_id, new.level, embedder=embedder if embedder is not None else default_embedder()
+            text, new.case_id, new.level, embedder=memo(embedder if embedder is not None else default_embedder())
         )
     except GradingInputError:
         card = _empty_scorecard(new)

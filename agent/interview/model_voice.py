@@ -4,12 +4,15 @@ The move (what to ask, which facts, which flag) is decided by `policy.decide` be
 called; the model only chooses the words. Its prompt holds the case prompt, the facts of this move
 (never the whole sheet), the move and its payload, the offline draft and the recent conversation
 (candidate words fenced as data), kept within a token budget. The reply is streamed, checked
-(errors, empty, garbage, too long, hidden text, invented numbers, dropped facts) and, when any
-check fails, replaced by the offline draft, so a turn is never lost.
+(errors, empty, garbage, another language, too long, hidden text, key-shaped strings, invented numbers,
+dropped facts). Unusable output (not a timeout or an unreachable endpoint) is retried once with a
+corrective note (prompts/interview_model_retry*.md); when the retry fails too, or the model errs, the
+offline draft stands in, so a turn is never lost. `voice_turn` is the engine's one entry point.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sys
@@ -17,15 +20,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from agent.interview.budget import DEFAULT_TOKEN_BUDGET, encoding_for, fit_conversation, turn_usage
+from agent.interview.budget import DEFAULT_TOKEN_BUDGET, cost_usd, encoding_for, fit_conversation, turn_usage
+from agent.interview.language import not_english
 from agent.interview.messages import is_gibberish
 from agent.interview.policy import Move
 from agent.interview.respond import STEP_NAMES
 from agent.interview.state import InterviewState, Turn
 from agent.llm.base import ChatModel, Message, ModelError
+from agent.llm.redact import has_secret, redact
 from knowledge.corpus import Case, load_corpus
 from knowledge.tokens import count_tokens
-from prompts.render import render
+from prompts.render import load_template, render
 
 MAX_REPLY_CHARS = 1_200
 """A longer reply is rejected (the stream is abandoned as soon as it passes this)."""
@@ -46,6 +51,22 @@ SESSION_DISABLED = "session_disabled"
 """The `fallback` of a turn phrased offline because the model was switched off for the session."""
 MODEL_FAILURE_KINDS = frozenset({"error", "timeout", "refusal", "bad_output", "unavailable"})
 """Fallback reasons that are the model's (ModelError kinds), as opposed to a guard rejecting its words."""
+RETRY_KINDS = frozenset(
+    {
+        "empty",
+        "garbage",
+        "wrong_language",
+        "too_long",
+        "leak",
+        "secret",
+        "invented_number",
+        "dropped_facts",
+        "refusal",
+        "bad_output",
+    }
+)
+"""Problems with the output itself: retried once with a corrective note. Timeouts and an unreachable
+endpoint are not (a retry would wait again, and a local server is still busy with the first request)."""
 
 TokenSink = Callable[[str], None]
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -110,6 +131,9 @@ def describe_move(state: InterviewState, move: Move, meta: dict[str, Any], case:
     if "repeat" in move.preamble:
         lines.append("Their last message repeats an earlier one: note it briefly.")
     step = STEP_NAMES.get(move.phase, move.phase)
+    if move.kind != "answer" and move.facts:  # a message that asked and designed: the answer comes first
+        lines.append("First answer the clarifying question the candidate asked in the same message.")
+        lines += _facts_block(move)
     if move.kind == "answer":
         lines.append("Move: answer the candidate's clarifying question.")
         if move.facts:
@@ -129,8 +153,10 @@ def describe_move(state: InterviewState, move: Move, meta: dict[str, Any], case:
         lines.append(f"Move: the candidate's last message {what.get(move.reason, 'did not help')}; steer back.")
         lines.append(f"Re-ask the open question: {question}")
     elif move.kind == "flag":
-        lines.append("Move: the candidate has just walked into a known failure mode.")
-        lines += _flag_block(move.flags[0])
+        lines.append("Move: the candidate has just walked into a known failure mode." if len(move.flags) < 2 else
+                     "Move: the candidate has just walked into these known failure modes; name each.")
+        for mode in move.flags:
+            lines += _flag_block(mode)
         lines.append(f"Then ask: {question}")
     elif move.kind == "tradeoff":
         t = next((t for t in case.tradeoffs if t.id == move.tradeoff_id), None)
@@ -153,6 +179,9 @@ def describe_move(state: InterviewState, move: Move, meta: dict[str, Any], case:
     elif move.kind == "wrap_up":
         reason = "time is up" if move.reason == "time" else "every part of the design has been covered"
         lines.append(f"Move: end the interview ({reason}). Thank the candidate and say the scorecard follows.")
+        for mode in move.flags:
+            lines.append("Before closing, name this gap:")
+            lines += _flag_block(mode)
         lines.append("Ask no question and give no feedback or score yet.")
     else:
         lines.append(f"Move: {move.kind}.")
@@ -178,16 +207,24 @@ def build_prompt(
     *,
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     encoding: str = "cl100k_base",
+    note: str = "",
 ) -> VoicePrompt:
-    """System + user messages for phrasing `move`, the conversation trimmed to keep within token_budget."""
+    """System + user messages for phrasing `move`, the conversation trimmed to keep within token_budget.
+
+    `note` (a retry's corrective note) is appended to the user message, inside the budget.
+    """
     fence = fence_for(state)
     system = render("interview_model_system", fence=fence)
     fixed = {"case_prompt": case.prompt, "fence": fence, "move": describe_move(state, move, meta, case), "draft": draft}
-    skeleton = render("interview_model_user", conversation="", **fixed)
+
+    def with_note(text: str) -> str:
+        return f"{text.rstrip()}\n\n{note.strip()}\n" if note.strip() else text
+
+    skeleton = with_note(render("interview_model_user", conversation="", **fixed))
     room = token_budget - count_tokens(system, encoding) - count_tokens(skeleton, encoding) - MESSAGE_OVERHEAD_TOKENS
     turns = [t for t in state.turns if t.move != "open"]
     fitted = fit_conversation(turns, room, _render_turn(fence), encoding=encoding)
-    user = render("interview_model_user", conversation=fitted.text, **fixed)
+    user = with_note(render("interview_model_user", conversation=fitted.text, **fixed))
     tokens = count_tokens(system, encoding) + count_tokens(user, encoding) + MESSAGE_OVERHEAD_TOKENS
     return VoicePrompt([Message.system(system), Message.user(user)], fence, tokens, fitted.trimmed)
 
@@ -239,12 +276,16 @@ class Guard:
         """The reason a complete reply is unusable (None when it is fine)."""
         if not text.strip():
             return "empty"
+        if not_english(text):
+            return "wrong_language"
         if _garbage(text):
             return "garbage"
         if len(text) > MAX_REPLY_CHARS:
             return "too_long"
         if self.leaks(text):
             return "leak"
+        if has_secret(text):
+            return "secret"
         invented = [n for n in _numbers(text) if n not in self.prompt_numbers and not _small(n)]
         if invented:
             return "invented_number"
@@ -318,6 +359,8 @@ class HeldStream:
             raise _Abandon("too_long")
         if self.guard.leaks(text):
             raise _Abandon("leak")
+        if has_secret(text):
+            raise _Abandon("secret")
         starts = [m.start() for m in _WORD.finditer(text)]
         if len(starts) > HOLD_WORDS:
             self._emit(text, starts[-HOLD_WORDS])
@@ -373,6 +416,78 @@ def consecutive_model_failures(state: InterviewState) -> int | None:
     return None if count >= MODEL_FAILURES_BEFORE_DISABLE else count
 
 
+@functools.cache
+def _retry_reasons() -> dict[str, str]:
+    """Reason -> sentence, from prompts/interview_model_retry_reasons.md (`reason: sentence` a line)."""
+    out: dict[str, str] = {}
+    for line in load_template("interview_model_retry_reasons").splitlines():
+        key, sep, text = line.partition(":")
+        if sep and key.strip():
+            out[key.strip()] = text.strip()
+    return out
+
+
+def retry_note(problem: str) -> str:
+    """The corrective note appended to the prompt of a retry after `problem`."""
+    reason = _retry_reasons().get(problem, _retry_reasons().get("bad_output", "it could not be used."))
+    return render("interview_model_retry", problem=reason)
+
+
+@dataclass
+class _Attempt:
+    """One phrasing request: its prompt, the streamed reply, and what is wrong with it (None when usable)."""
+
+    prompt: VoicePrompt
+    held: HeldStream
+    text: str
+    problem: str | None
+    detail: str = ""
+
+
+def _attempt(
+    state: InterviewState,
+    move: Move,
+    case: Case,
+    draft: str,
+    meta: dict[str, Any],
+    model: ChatModel,
+    sink: TokenSink | None,
+    *,
+    token_budget: int,
+    encoding: str,
+    note: str = "",
+) -> _Attempt:
+    prompt = build_prompt(state, move, meta, case, draft, token_budget=token_budget, encoding=encoding, note=note)
+    guard = Guard.for_move(state, move, case, prompt.messages)
+    held = HeldStream(guard, sink)
+    problem: str | None = None
+    detail = ""
+    try:
+        _consume(model.stream(prompt.messages, max_tokens=MAX_REPLY_TOKENS), held)
+    except ModelError as e:
+        problem, detail = e.kind.replace(" ", "_"), redact(" ".join(str(e).split()))[:200]
+    except _Abandon as e:
+        problem = e.kind
+    text = held.finish()
+    if problem is None:
+        problem = guard.problem(text)
+    return _Attempt(prompt, held, text, problem, detail)
+
+
+def _retry_sink(on_token: TokenSink | None, shown: bool) -> TokenSink | None:
+    """Where a retry streams: the same sink, after withdrawing what the failed attempt showed if it can.
+
+    A sink that cannot withdraw (no `withdraw()` method) gets nothing more once it was shown words: the
+    caller then shows the returned text instead, as after any fallback.
+    """
+    if not shown or on_token is None:
+        return on_token
+    withdraw = getattr(on_token, "withdraw", None)
+    if callable(withdraw):
+        withdraw()
+        return on_token
+    return None
+
 
 def phrase(
     state: InterviewState,
@@ -387,36 +502,100 @@ def phrase(
 ) -> tuple[str, dict[str, Any]]:
     """The model's words for the move, or the offline draft when the model fails; plus the voice meta.
 
-    `on_token` receives the accepted text in order (held back a few words); after a fallback the caller
-    shows the returned text instead of what it was sent. ModelError is recorded, never raised.
+    Unusable output (RETRY_KINDS) is retried once with a corrective note. `on_token` receives the accepted
+    text in order (held back a few words); after a fallback or a retry the caller shows the returned text
+    instead of what it was sent (a sink with `withdraw()` is told when streamed words are taken back).
+    ModelError is recorded, never raised. Meta: voice, model, attempts, first_failure (after a retry),
+    fallback (+ fallback_detail), tokens and cost summed over the attempts.
     """
     encoding = encoding_for(model.name)
-    prompt = build_prompt(state, move, meta, case, draft, token_budget=token_budget, encoding=encoding)
-    guard = Guard.for_move(state, move, case, prompt.messages)
-    held = HeldStream(guard, on_token)
-    problem: str | None = None
-    detail = ""
-    try:
-        _consume(model.stream(prompt.messages, max_tokens=MAX_REPLY_TOKENS), held)
-    except ModelError as e:
-        problem, detail = e.kind.replace(" ", "_"), " ".join(str(e).split())[:200]
-    except _Abandon as e:
-        problem = e.kind
-    text = held.finish()
-    if problem is None:
-        problem = guard.problem(text)
-    usage = turn_usage(model.name, prompt.tokens, "".join(held.raw))
-    voice: dict[str, Any] = {"model": model.name, **usage.meta()}
-    if prompt.trimmed:
-        voice["trimmed_turns"] = prompt.trimmed
-    if problem is not None:
-        voice.update({"voice": "offline", "fallback": problem})
-        if detail:
-            voice["fallback_detail"] = detail
+    attempts = [_attempt(state, move, case, draft, meta, model, on_token, token_budget=token_budget, encoding=encoding)]
+    first = attempts[0]
+    if first.problem in RETRY_KINDS:
+        sink = _retry_sink(on_token, first.held.sent > 0)
+        note = retry_note(first.problem or "")
+        retry = _attempt(
+            state, move, case, draft, meta, model, sink, token_budget=token_budget, encoding=encoding, note=note
+        )
+        attempts.append(retry)
+    final = attempts[-1]
+    usages = [turn_usage(model.name, a.prompt.tokens, "".join(a.held.raw)) for a in attempts]
+    prompt_tokens = sum(u.prompt_tokens for u in usages)
+    completion_tokens = sum(u.completion_tokens for u in usages)
+    voice: dict[str, Any] = {
+        "model": model.name,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "cost_usd": cost_usd(model.name, prompt_tokens, completion_tokens),
+        "attempts": len(attempts),
+        "model_calls": len(attempts),
+    }
+    if len(attempts) > 1:
+        voice["first_failure"] = first.problem
+    if final.prompt.trimmed:
+        voice["trimmed_turns"] = final.prompt.trimmed
+    if final.problem is not None:
+        voice.update({"voice": "offline", "fallback": final.problem})
+        if final.detail:
+            voice["fallback_detail"] = final.detail
         return draft, voice
-    held.flush(text)
+    final.held.flush(final.text)
     voice["voice"] = "model"
-    return text, voice
+    return redact(final.text), voice
+
+
+def voice_turn(
+    state: InterviewState,
+    move: Move,
+    case: Case,
+    draft: str,
+    meta: dict[str, Any],
+    model: ChatModel,
+    *,
+    review: Mapping[str, Any] | None = None,
+    on_token: TokenSink | None = None,
+    token_budget: int = DEFAULT_TOKEN_BUDGET,
+) -> tuple[str, dict[str, Any]]:
+    """The interviewer's words and meta for one turn on the model path (what `engine.step` calls).
+
+    Handles the session switch (no call once the model is off), the judgement's record (`review`, from
+    `judgement.review_message`: its meta is kept, its usage added, and an endpoint that already failed
+    on the judgement is not asked again this turn), the phrasing (`phrase`) and the switch-off after
+    MODEL_FAILURES_BEFORE_DISABLE model failures in a row.
+    """
+    out = dict(meta)
+    failures = consecutive_model_failures(state)
+    if failures is None:  # switched off earlier in this session: no model call
+        out.update({"voice": "offline", "fallback": SESSION_DISABLED})
+        return draft, out
+    judged = dict(review or {})
+    if judged.get("endpoint_failure"):  # the judgement call timed out or could not connect: do not wait again
+        text = draft
+        voice: dict[str, Any] = {
+            "model": model.name,
+            "voice": "offline",
+            "fallback": judged["endpoint_failure"],
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "attempts": 0,
+            "model_calls": 0,
+        }
+        if judged.get("detail"):
+            voice["fallback_detail"] = judged["detail"]
+    else:
+        text, voice = phrase(state, move, case, draft, meta, model, on_token=on_token, token_budget=token_budget)
+    if "judgement" in judged:
+        usage = judged.get("usage") or {}
+        voice["prompt_tokens"] += int(usage.get("prompt_tokens", 0))
+        voice["completion_tokens"] += int(usage.get("completion_tokens", 0))
+        voice["cost_usd"] = cost_usd(model.name, voice["prompt_tokens"], voice["completion_tokens"])
+        voice["model_calls"] += int(usage.get("calls", 0))
+        out["judgement"] = judged["judgement"]
+    out.update(voice)
+    if is_model_failure(out) and failures + 1 >= MODEL_FAILURES_BEFORE_DISABLE:
+        out["model_disabled"] = True
+    return text, out
 
 
 class TerminalEcho:
@@ -440,6 +619,12 @@ class TerminalEcho:
             self.started = True
         self._write(piece)
 
+    def withdraw(self) -> None:
+        """Take back what was printed of a reply that is being retried; the retry starts a new line."""
+        if self.started:
+            self._write(" [withdrawn]")
+            self.started = False
+
     def done(self, turn: Turn) -> None:
         """End the message: nothing more for an accepted stream, the offline text after a withdrawn one."""
         if not self.started:
@@ -458,6 +643,7 @@ __all__ = [
     "MAX_REPLY_TOKENS",
     "MODEL_FAILURES_BEFORE_DISABLE",
     "MODEL_FAILURE_KINDS",
+    "RETRY_KINDS",
     "SESSION_DISABLED",
     "Guard",
     "HeldStream",
@@ -471,4 +657,6 @@ __all__ = [
     "hidden_texts",
     "is_model_failure",
     "phrase",
+    "retry_note",
+    "voice_turn",
 ]

@@ -343,15 +343,16 @@ def _metas(record: SessionRecord, state: InterviewState | None) -> list[Mapping[
 def session_usage(metas: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Sum of the per-turn model usage: model_calls, prompt_tokens, completion_tokens, cost_usd (estimated).
 
-    A turn counts as a model call when its meta names a model; turns phrased offline because the model
-    was switched off for the session (`fallback: session_disabled`) made no call and count nothing.
+    A turn whose meta names a model made `model_calls` requests (1 when not recorded: a retry or a
+    judgement makes more); turns phrased offline because the model was switched off for the session
+    (`fallback: session_disabled`) made no call and count nothing.
     """
     calls = prompt = completion = 0
     cost = 0.0
     for meta in metas:
         if meta.get("fallback") == "session_disabled" or "model" not in meta:
             continue
-        calls += 1
+        calls += _int(meta["model_calls"]) if "model_calls" in meta else 1
         prompt += _int(meta.get("prompt_tokens"))
         completion += _int(meta.get("completion_tokens"))
         value = meta.get("cost_usd")

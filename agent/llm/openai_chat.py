@@ -7,15 +7,22 @@ The only module that touches the SDK. Choices made for llama.cpp compatibility:
   formats give HTTP 500 there, while tool calls are grammar-constrained.
 - With `OPENAI_BASE_URL` set and no `OPENAI_API_KEY` (a local server), the placeholder key
   "not-needed" is sent; with neither, construction fails with the settings' one-sentence error.
+- Retries are ours, not the SDK's (its `max_retries` is 0): up to `max_retries` more attempts with
+  exponential backoff (or the server's Retry-After) on 408/409/429/5xx and connection errors. A timeout
+  is retried only for a remote endpoint: a local single-threaded server (llama.cpp, Ollama on
+  127.0.0.1, localhost, ::1) is still busy with the timed-out request, so a retry would only queue behind it.
 
 Construction makes no network call; SDK and HTTP errors are mapped to the `ModelError` family.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+import ipaddress
+import random
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import openai
@@ -33,11 +40,19 @@ from agent.llm.base import (
     T,
     Usage,
 )
+from agent.llm.redact import redact, remember
 from agent.settings import Settings
 
 LOCAL_PLACEHOLDER_KEY = "not-needed"
 """Sent as the API key when only OPENAI_BASE_URL is set (local servers ignore it)."""
 DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY_S = 0.5
+"""First backoff delay; it doubles with each retry (minus up to 25% jitter), up to MAX_RETRY_DELAY_S."""
+MAX_RETRY_DELAY_S = 8.0
+MAX_RETRY_AFTER_S = 60.0
+"""A server's Retry-After above this is not honoured: the call fails instead of waiting."""
+RETRY_STATUS = frozenset({408, 409, 429})
+"""HTTP statuses retried besides every 5xx."""
 
 try:  # openai>=3 is backed by httpx2 (an API-identical fork); its exceptions are distinct classes.
     import httpx2
@@ -54,14 +69,23 @@ def _to_langchain(messages: list[Message]) -> list[BaseMessage]:
     return [kinds[m.role](content=m.content) for m in messages]
 
 
-_KEYLIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-*.]{6,}")
-
-
 def scrub(text: str, secret: str | None = None) -> str:
-    """Text with the API key (and anything shaped like a key, e.g. an echoed `sk-...`) replaced by `[redacted]`."""
-    if secret and secret != LOCAL_PLACEHOLDER_KEY:
-        text = text.replace(secret, "[redacted]")
-    return _KEYLIKE.sub("[redacted]", text)
+    """Text with the API key (and anything shaped like a key, e.g. an echoed `sk-...`) replaced (see `redact`)."""
+    return redact(text, secret if secret != LOCAL_PLACEHOLDER_KEY else None)
+
+
+def is_local_url(url: str | None) -> bool:
+    """Whether a base URL points at this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0)."""
+    if not url:
+        return False
+    host = (urlparse(url if "//" in url else f"//{url}").hostname or "").strip("[]").lower()
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_unspecified
 
 
 def _map_error(e: BaseException, model: str, secret: str | None = None) -> ModelError:
@@ -81,12 +105,12 @@ def _map_error_raw(e: BaseException, model: str) -> ModelError:
         return ModelRefusal(f"{model}: the reply was stopped by a content filter")
     if isinstance(e, openai.LengthFinishReasonError):
         return ModelBadOutput(f"{model}: the reply hit the token limit before it was complete")
-    if isinstance(e, ValueError):  # langchain: a non-JSON body (an HTML page, garbage) or an unreadable reply
+    if isinstance(e, (ValueError, TypeError)):  # langchain: a non-JSON body, a reply without `choices`, garbage
         return ModelBadOutput(f"{model}: the endpoint's reply is not a chat completion: {str(e)[:200]}")
     return ModelUnavailable(f"{model}: {type(e).__name__}: {str(e)[:200]}")
 
 
-_MAPPED: tuple[type[BaseException], ...] = (openai.OpenAIError, ValueError, *_TIMEOUTS, *_TRANSPORT)
+_MAPPED: tuple[type[BaseException], ...] = (openai.OpenAIError, ValueError, TypeError, *_TIMEOUTS, *_TRANSPORT)
 
 
 def _text_of(message: BaseMessage) -> str:
@@ -136,14 +160,18 @@ class OpenAIChatModel:
 
         self.name = model
         self.default_max_tokens = max_tokens
+        self.max_retries = max(0, max_retries)
+        self.local = is_local_url(base_url)
         self._secret = api_key.get_secret_value()
+        remember(self._secret if self._secret != LOCAL_PLACEHOLDER_KEY else None)
+        self._sleep: Callable[[float], None] = time.sleep
         self._llm = ChatOpenAI(
             model=model,
             api_key=api_key,
             base_url=base_url,
             temperature=temperature,
             timeout=timeout_s,
-            max_retries=max_retries,
+            max_retries=0,  # ours: see `_retry_delay`
             http_client=http_client,
             http_async_client=http_async_client,
         )
@@ -179,51 +207,107 @@ class OpenAIChatModel:
         cap = self.default_max_tokens if max_tokens is None else max_tokens
         return {"extra_body": {"max_tokens": cap}} if cap is not None else {}
 
+    def _retry_delay(self, e: BaseException, retry: int) -> float | None:
+        """Seconds to wait before retry number `retry` (0-based) after `e`, or None when `e` is not retried."""
+        if retry >= self.max_retries:
+            return None
+        if isinstance(e, (openai.APITimeoutError, *_TIMEOUTS)):
+            if self.local:  # the local server is still working on the timed-out request
+                return None
+        elif isinstance(e, openai.APIStatusError):
+            headers = e.response.headers
+            if headers.get("x-should-retry") == "false":
+                return None
+            if e.status_code not in RETRY_STATUS and e.status_code < 500:
+                return None
+            after = _retry_after(headers)
+            if after is not None:
+                return after if after <= MAX_RETRY_AFTER_S else None
+        elif not isinstance(e, (openai.APIConnectionError, *_TRANSPORT)):
+            return None
+        delay = min(INITIAL_RETRY_DELAY_S * 2.0**retry, MAX_RETRY_DELAY_S)
+        return delay * (1 - 0.25 * random.random())
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """Run one request with our retries; SDK and transport errors come out as ModelError."""
+        retry = 0
+        while True:
+            try:
+                return fn()
+            except _MAPPED as e:
+                delay = self._retry_delay(e, retry)
+                if delay is None:
+                    raise _map_error(e, self.name, self._secret) from e
+            self._sleep(delay)
+            retry += 1
+
+    def _fail(self, kind: type[ModelError], message: str) -> ModelError:
+        """A ModelError whose text (it may quote the model) is scrubbed of key-shaped strings."""
+        return kind(scrub(message, self._secret))
+
     def complete(self, messages: list[Message], *, max_tokens: int | None = None) -> ModelReply:
         """Return the reply text and token usage; a refusal raises ModelRefusal."""
-        try:
-            reply = self._llm.invoke(_to_langchain(messages), **self._extra(max_tokens))
-        except _MAPPED as e:
-            raise _map_error(e, self.name, self._secret) from e
+        reply = self._call(lambda: self._llm.invoke(_to_langchain(messages), **self._extra(max_tokens)))
         refusal = _refusal(reply)
         if refusal is not None:
-            raise ModelRefusal(f"{self.name} refused: {refusal[:200]}")
+            raise self._fail(ModelRefusal, f"{self.name} refused: {refusal[:200]}")
         return ModelReply(text=_text_of(reply), usage=_usage(reply))
 
     def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
-        """Yield text pieces as the endpoint streams them (server-sent events)."""
-        try:
-            for chunk in self._llm.stream(_to_langchain(messages), **self._extra(max_tokens)):
-                text = _text_of(chunk)
-                if text:
-                    yield text
-        except _MAPPED as e:
-            raise _map_error(e, self.name, self._secret) from e
+        """Yield text pieces as the endpoint streams them (server-sent events); retried only before the first piece."""
+        retry = 0
+        while True:
+            started = False
+            try:
+                for chunk in self._llm.stream(_to_langchain(messages), **self._extra(max_tokens)):
+                    text = _text_of(chunk)
+                    if text:
+                        started = True
+                        yield text
+                return
+            except _MAPPED as e:
+                delay = None if started else self._retry_delay(e, retry)
+                if delay is None:
+                    raise _map_error(e, self.name, self._secret) from e
+            self._sleep(delay)
+            retry += 1
 
     def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int | None = None) -> T:
         """Return the reply as a schema instance via a forced tool call; unusable output raises ModelBadOutput."""
         runnable = self._llm.with_structured_output(
             schema, method="function_calling", include_raw=True, **self._extra(max_tokens)
         )
-        try:
-            out = runnable.invoke(_to_langchain(messages))
-        except _MAPPED as e:
-            raise _map_error(e, self.name, self._secret) from e
+        out = self._call(lambda: runnable.invoke(_to_langchain(messages)))
         if not isinstance(out, dict):
             raise ModelBadOutput(f"{self.name}: unexpected structured reply of type {type(out).__name__}")
         raw, parsed, error = out.get("raw"), out.get("parsed"), out.get("parsing_error")
         if isinstance(raw, BaseMessage):
             refusal = _refusal(raw)
             if refusal is not None:
-                raise ModelRefusal(f"{self.name} refused: {refusal[:200]}")
+                raise self._fail(ModelRefusal, f"{self.name} refused: {refusal[:200]}")
         if error is not None:
-            cause = error if isinstance(error, BaseException) else None
             msg = f"{self.name}: the {schema.__name__} tool call did not parse: {str(error)[:300]}"
-            raise ModelBadOutput(msg) from cause
+            raise self._fail(ModelBadOutput, msg) from (error if isinstance(error, BaseException) else None)
         if not isinstance(parsed, schema):
             said = _text_of(raw)[:120] if isinstance(raw, BaseMessage) else ""
-            raise ModelBadOutput(f"{self.name}: no {schema.__name__} tool call in the reply (said: {said!r})")
+            msg = f"{self.name}: no {schema.__name__} tool call in the reply (said: {said!r})"
+            raise self._fail(ModelBadOutput, msg)
         return parsed
 
 
-__all__ = ["DEFAULT_MAX_RETRIES", "LOCAL_PLACEHOLDER_KEY", "OpenAIChatModel", "scrub"]
+def _retry_after(headers: Any) -> float | None:
+    """The server's requested delay in seconds (retry-after-ms or retry-after), if it gave a number."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+__all__ = ["DEFAULT_MAX_RETRIES", "LOCAL_PLACEHOLDER_KEY", "OpenAIChatModel", "is_local_url", "scrub"]
