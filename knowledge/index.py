@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +20,11 @@ from knowledge import KNOWLEDGE_DIR
 from knowledge.chunking import Chunk, chunk_file, file_digest, knowledge_files, source_path
 
 COLLECTION = "knowledge"
+MANIFEST = "vector-files.json"
+"""Checksums of chromadb's vector (HNSW) files as the last sync left them: chromadb does not check them, and a
+damaged one crashes the process or silently empties dense search, so a mismatch means a rebuild."""
+CHECKED_FILES = ("data_level0.bin", "header.bin", "link_lists.bin")
+"""The HNSW files that only a write changes (chromadb rewrites `length.bin` on reads: it is not checked)."""
 METADATA_KEYS = ("source", "heading", "kind", "doc_title", "case_id", "failure_mode", "step")
 
 Notify = Callable[[str], None]
@@ -46,10 +54,11 @@ class IndexStats(BaseModel):
     rebuilt: bool
 
 
-def _to_metadata(chunk: Chunk, digest: str) -> dict[str, str]:
+def _to_metadata(chunk: Chunk, digest: str, file_chunks: int) -> dict[str, str]:
     data = chunk.model_dump(include=set(METADATA_KEYS))
     meta = {k: ("" if v is None else str(v)) for k, v in data.items()}
     meta["file_digest"] = digest
+    meta["file_chunks"] = str(file_chunks)  # a file is complete only with this many chunks (see `sync`)
     return meta
 
 
@@ -90,6 +99,8 @@ class KnowledgeIndex:
         self.embedder_name = embedder_name
         self._notify = notify or (lambda _msg: None)
         self._collection: Any = None
+        self._locked = False
+        self._root = KNOWLEDGE_DIR
 
     @property
     def embedder(self) -> Embedder:
@@ -103,9 +114,11 @@ class KnowledgeIndex:
         self.index_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(self.index_dir.parent / "index.lock", "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
+            self._locked = True
             try:
                 yield
             finally:
+                self._locked = False
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _open(self) -> Any:
@@ -130,10 +143,46 @@ class KnowledgeIndex:
         self._collection = None
         shutil.rmtree(self.index_dir, ignore_errors=True)
 
+    def _vector_files(self) -> dict[str, str]:
+        """sha256 of the HNSW segment files that only a write changes."""
+        out: dict[str, str] = {}
+        for f in sorted(self.index_dir.rglob("*")):
+            if f.is_file() and f.name in CHECKED_FILES:
+                out[f.relative_to(self.index_dir).as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
+        return out
+
+    def _record_vector_files(self) -> None:
+        """Write the manifest of the vector files (atomically); called at the end of a sync that changed them."""
+        target = self.index_dir / MANIFEST
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._vector_files(), indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, target)
+
+    def _damage(self) -> str | None:
+        """Why the vector files do not match the manifest (None: they match, or there is no manifest yet)."""
+        try:
+            expected = json.loads((self.index_dir / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return "its checksum file is unreadable"
+        actual = self._vector_files()
+        if actual == expected:
+            return None
+        missing = sorted(set(expected) - set(actual))
+        return f"vector file {missing[0]} is missing" if missing else "its vector files changed on disk"
+
     def collection(self) -> Any:
         """Open (or create) the collection; a corrupt or foreign index is wiped and recreated."""
         if self._collection is not None:
             return self._collection
+        if not self._locked:  # another process may be writing the index: check it under the lock
+            with self._lock():
+                return self.collection()
+        problem = self._damage() if self.index_dir.is_dir() else None
+        if problem is not None:
+            self._notify(f"The index at {self.index_dir} was unreadable ({problem}); rebuilding it.")
+            self._wipe()
         try:
             self._collection = self._open()
         except Exception as e:  # chromadb raises many kinds on a damaged store
@@ -154,18 +203,20 @@ class KnowledgeIndex:
     ) -> IndexStats:
         """Bring the collection in line with the markdown under root; embed only new or changed chunks."""
         start = time.perf_counter()
+        self._root = root
         with self._lock():
             if rebuild:
                 self._wipe()
             was_empty = self.is_empty()
             col = self.collection()
             stored = col.get(include=["metadatas"])
-            by_source: dict[str, dict[str, str]] = {}
+            by_source: dict[str, dict[str, tuple[str, str]]] = {}
             for chunk_id, meta in zip(stored["ids"], stored["metadatas"] or [], strict=True):
-                by_source.setdefault(str(meta.get("source")), {})[chunk_id] = str(meta.get("file_digest"))
+                mark = (str(meta.get("file_digest")), str(meta.get("file_chunks")))
+                by_source.setdefault(str(meta.get("source")), {})[chunk_id] = mark
             files = knowledge_files(root)
             seen_sources: set[str] = set()
-            to_add: list[tuple[Chunk, str]] = []
+            to_add: list[tuple[Chunk, str, int]] = []
             to_delete: list[str] = []
             to_retag: list[tuple[str, dict[str, str]]] = []
             changed = 0
@@ -175,7 +226,8 @@ class KnowledgeIndex:
                 seen_sources.add(source)
                 digest = file_digest(path)
                 existing = by_source.get(source, {})
-                if existing and set(existing.values()) == {digest}:
+                # Unchanged only if complete: a build killed mid-file leaves part of its chunks behind.
+                if existing and set(existing.values()) == {(digest, str(len(existing)))}:
                     total += len(existing)
                     continue
                 changed += 1
@@ -185,9 +237,9 @@ class KnowledgeIndex:
                 to_delete.extend(i for i in existing if i not in new_ids)
                 for c in chunks:
                     if c.id not in existing:
-                        to_add.append((c, digest))
+                        to_add.append((c, digest, len(chunks)))
                     else:
-                        to_retag.append((c.id, _to_metadata(c, digest)))
+                        to_retag.append((c.id, _to_metadata(c, digest, len(chunks))))
             for source, ids in by_source.items():
                 if source not in seen_sources:
                     to_delete.extend(ids)
@@ -196,6 +248,8 @@ class KnowledgeIndex:
             if to_retag:
                 col.update(ids=[i for i, _ in to_retag], metadatas=[m for _, m in to_retag])
             self._add(col, to_add, progress)
+            if to_add or to_delete or to_retag or not (self.index_dir / MANIFEST).is_file():
+                self._record_vector_files()
         return IndexStats(
             files=len(files),
             chunks=total,
@@ -206,18 +260,18 @@ class KnowledgeIndex:
             rebuilt=rebuild or (was_empty and bool(to_add)),
         )
 
-    def _add(self, col: Any, items: list[tuple[Chunk, str]], progress: Callable[[int, int], None] | None) -> None:
+    def _add(self, col: Any, items: list[tuple[Chunk, str, int]], progress: Callable[[int, int], None] | None) -> None:
         batch = 64
         if progress and items:
             progress(0, len(items))
         for lo in range(0, len(items), batch):
             part = items[lo : lo + batch]
-            vectors = self.embedder.embed([c.embedding_text() for c, _ in part])
+            vectors = self.embedder.embed([c.embedding_text() for c, _, _ in part])
             col.add(
-                ids=[c.id for c, _ in part],
+                ids=[c.id for c, _, _ in part],
                 embeddings=vectors,
-                documents=[c.text for c, _ in part],
-                metadatas=[_to_metadata(c, d) for c, d in part],
+                documents=[c.text for c, _, _ in part],
+                metadatas=[_to_metadata(c, d, n) for c, d, n in part],
             )
             if progress:
                 progress(min(lo + batch, len(items)), len(items))
@@ -232,7 +286,21 @@ class KnowledgeIndex:
         return sorted(chunks, key=lambda c: (c.source, c.heading))
 
     def dense_query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        """Nearest chunks to a query vector: (chunk id, cosine similarity), best first."""
+        """Nearest chunks to a query vector: (chunk id, cosine similarity), best first.
+
+        A query chromadb fails on internally (damaged vector files the checksums did not catch) rebuilds the
+        index from the last synced corpus, with one message, and runs once more.
+        """
+        from chromadb.errors import InternalError
+
+        try:
+            return self._dense_query(vector, k, where)
+        except InternalError as e:
+            self._notify(f"The index at {self.index_dir} failed a query ({type(e).__name__}); rebuilding it.")
+            self.sync(self._root, rebuild=True)
+            return self._dense_query(vector, k, where)
+
+    def _dense_query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         col = self.collection()
         n = min(k, int(col.count()))
         if n == 0:

@@ -6,7 +6,9 @@ survives the process), writes take the lock up front (`BEGIN IMMEDIATE`) and wai
 optimistic concurrency through a `version` column, one connection per thread, and the writers of one
 process queued on a lock (SQLite's own busy wait polls with sleeps: 7x less throughput and a 3x worse
 p95 with 50 concurrent writers, `python -m agent.sessions.bench`). A file SQLite cannot read
-is never deleted, repaired or overwritten: every failure of the file becomes a one-line `StoreUnavailable`.
+is never deleted, repaired or overwritten: every failure of the file becomes a one-line `StoreUnavailable`
+whose `reason` says which (busy, read-only, full, corrupt, …). On a read-only disk or folder the store
+still serves reads (`read_only`), and every write raises.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
+from urllib.parse import quote
 
 from agent.sessions.errors import (
     InvalidSessionId,
@@ -28,6 +31,7 @@ from agent.sessions.errors import (
     StaleSession,
     StoreUnavailable,
     locked_message,
+    readonly_message,
     too_new_message,
     unavailable_from_os,
     unavailable_from_sqlite,
@@ -71,11 +75,22 @@ class SessionStore:
         self._lock = threading.Lock()  # guards self._conns
         self._write_lock = threading.Lock()  # queues this process's writers (SQLite's busy wait polls with sleeps)
         self._conns: dict[threading.Thread, sqlite3.Connection] = {}
+        self._uri: str | None = None  # set when the file can only be read (see `_open_read_only`)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise unavailable_from_os(e, self.path) from e
-        self._prepare()
+        try:
+            self._prepare()
+        except StoreUnavailable as e:
+            if e.reason != "readonly" or not self.path.is_file():
+                raise
+            self._open_read_only(e)
+
+    @property
+    def read_only(self) -> bool:
+        """True when the file (or its folder) cannot be written: reads work, every write raises `StoreUnavailable`."""
+        return self._uri is not None
 
     # -- public API ---------------------------------------------------------------------------------
 
@@ -271,7 +286,7 @@ class SessionStore:
         with self._guard() as conn:
             found = user_version(conn)  # the first read: a foreign or corrupt file fails here, untouched
             if found > SCHEMA_VERSION:
-                raise StoreUnavailable(too_new_message(self.path, found, SCHEMA_VERSION))
+                raise StoreUnavailable(too_new_message(self.path, found, SCHEMA_VERSION), "too_new")
             (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
             if str(mode).lower() != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")  # persistent in the file; a no-op where unsupported
@@ -279,7 +294,39 @@ class SessionStore:
                 migrate(conn)
             conn.execute("SELECT COUNT(*) FROM sessions WHERE 0").fetchone()  # the schema is readable
 
+    def _open_read_only(self, cause: StoreUnavailable) -> None:
+        """Serve reads from a store on a read-only disk or folder; raise `cause` if even reading is impossible.
+
+        SQLite reads a WAL database read-only when its `-shm` and `-wal` files exist; without them, and only
+        when there is no WAL content to miss, the file is opened as immutable (nothing can change it anyway).
+        """
+        base = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        wal = Path(f"{self.path}-wal")
+        candidates = [base]
+        if not wal.exists() or wal.stat().st_size == 0:
+            candidates.append(base + "&immutable=1")
+        for uri in candidates:
+            self._uri = uri
+            try:
+                with self._guard() as conn:
+                    if user_version(conn) != SCHEMA_VERSION:
+                        raise cause  # a store that needs migrating cannot be migrated read-only
+                    conn.execute("SELECT COUNT(*) FROM sessions WHERE 0").fetchone()
+                return
+            except StoreUnavailable as e:
+                self._discard_conn()
+                self._uri = None
+                if e.reason == "corrupt":
+                    raise
+        raise cause
+
     def _open(self) -> sqlite3.Connection:
+        if self._uri is not None:
+            conn = sqlite3.connect(
+                self._uri, uri=True, timeout=self.timeout_s, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000):d}")
+            return conn
         conn = sqlite3.connect(
             self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False, cached_statements=64
         )
@@ -330,8 +377,10 @@ class SessionStore:
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         """One transaction (a write takes the lock up front, waiting up to the timeout); commit or roll back."""
+        if write and self.read_only:
+            raise StoreUnavailable(readonly_message(self.path), "readonly")
         if write and not self._write_lock.acquire(timeout=self.timeout_s):
-            raise StoreUnavailable(locked_message(self.path, self.timeout_s))
+            raise StoreUnavailable(locked_message(self.path, self.timeout_s), "busy")
         try:
             with self._guard() as conn:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
