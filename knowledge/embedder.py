@@ -78,6 +78,9 @@ class MiniLMEmbedder:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: under concurrent load (the app, the load test)
+        # spinning threads burn the CPU the other requests need (A/B in evals/load.py: p95 -15 to -20 %).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.onnx_path = onnx_path
         self.max_seq_length = max_seq_length
         self._session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"])
