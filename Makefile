@@ -7,7 +7,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run index test lint unit eval clean browser
+.PHONY: install run index test lint unit eval clean browser bench load faults
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,6 +42,17 @@ eval: install
 	$(BIN)/interviewer eval retrieval --out evals/results/retrieval.json
 	$(BIN)/interviewer eval grading --out evals/results/grading.json
 	$(BIN)/interviewer eval interview --out evals/results/interview.json
+	$(PY) -m evals.injection_eval --provider all --out evals/results/injection.json
+
+# 50 simulated candidates against the real app through gradio_client (offline, then a faulty model endpoint).
+load: install
+	$(PY) -m evals.load --clients 50 --seconds 60 --out evals/results/load.json
+	$(PY) -m evals.load --clients 50 --seconds 60 --model-faults --out evals/results/load_faults.json
+
+# Fault scenarios against real processes: SIGKILL, full disk, read-only folder, locked/corrupt store, corrupt index.
+# The full-disk and read-only ones use a private mount namespace (unshare -m, as root).
+faults: install
+	$(PY) -m evals.faults --out evals/results/faults.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -23,9 +23,14 @@ class CliError(Exception):
     """A user-facing error: printed as one line on stderr, exit status 2."""
 
 
+def one_line(message: object) -> str:
+    """The message on one line: line breaks and other unprintable characters (echoed input) shown escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(message))
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"interviewer: error: {message} (see --help)\n")
+        self.exit(2, f"interviewer: error: {one_line(message)} (see --help)\n")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -114,6 +119,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     raise CliError(f"unknown eval '{args.what}'")
 
 
+def _os_reason(e: OSError) -> str:
+    """What an OS error means for the user, in a few words (a full disk and a read-only folder spelled out)."""
+    import errno
+
+    if e.errno == errno.ENOSPC:
+        return "the disk is full (free some space and retry)"
+    if e.errno == errno.EROFS:
+        return "the file system is read-only (choose a writable folder)"
+    return e.strerror or str(e)
+
+
 def _read_answer(path: str) -> str:
     try:
         data = Path(path).read_bytes()
@@ -121,7 +137,7 @@ def _read_answer(path: str) -> str:
         raise CliError(f"cannot read '{path}': it is a directory") from e
     except OSError as e:
         raise CliError(f"cannot read '{path}': {e.strerror or e}") from e
-    text = data.decode("utf-8", errors="replace")
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")  # a byte-order mark is not content
     if not text.strip():
         raise CliError(f"'{path}' is empty")
     return text
@@ -148,12 +164,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 raise CliError("--batch needs --out OUT.jsonl")
             src = Path(args.batch)
             if not src.is_file():
-                raise CliError(f"cannot read '{args.batch}': no such file")
+                raise CliError(f"cannot read '{args.batch}': {'it is a directory' if src.is_dir() else 'no such file'}")
             embedder = embedder_factory(_settings(args))()
-            if model is None:
-                count = grade_batch(src, Path(args.out), embedder=embedder)
-            else:
-                count = grade_batch_with(src, Path(args.out), answer_grader(model, embedder, max_tokens=cap))
+            try:
+                if model is None:
+                    count = grade_batch(src, Path(args.out), embedder=embedder)
+                else:
+                    count = grade_batch_with(src, Path(args.out), answer_grader(model, embedder, max_tokens=cap))
+            except OSError as e:  # the batch goes to a temporary file renamed at the end: nothing half-written
+                raise CliError(f"cannot write '{args.out}': {_os_reason(e)}; nothing was written") from e
             print(f"graded {count} answers -> {args.out}", file=sys.stderr)
             return 0
         if not args.file:
@@ -188,6 +207,8 @@ def read_script(path: str) -> list[str]:
             item = json.loads(line)
         except json.JSONDecodeError as e:
             raise CliError(f"'{path}' line {number}: not valid JSON ({e.msg})") from e
+        except RecursionError as e:
+            raise CliError(f"'{path}' line {number}: not valid JSON (nested too deeply)") from e
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             raise CliError(f"'{path}' line {number}: expected an object with a string \"text\"")
         turns.append(item["text"])
@@ -210,7 +231,8 @@ def _converse(
     service: InterviewService, sid: str, script: list[str] | None, quiet: bool, echo: TerminalEcho | None = None
 ) -> bool:
     """Feed the candidate's messages to a stored session; True when the candidate paused (not finished)."""
-    from agent.interview.service import TurnNotRecorded
+    from agent.interview.service import TurnNotRecorded, resume_hint
+    from agent.sessions import StoreUnavailable
     from agent.terminal import message_source
 
     read_message = message_source(script)
@@ -227,6 +249,11 @@ def _converse(
                 raise CliError(str(e)) from e
             print(f"interviewer: {e}", file=sys.stderr, flush=True)
             continue
+        except StoreUnavailable as e:  # nothing of this message was stored; every earlier turn is
+            if script is None and e.transient:
+                print(f"interviewer: {e}", file=sys.stderr, flush=True)
+                continue
+            raise CliError(f"{e} Session {sid} is kept; resume with `{resume_hint(sid)}`.") from e
         if echo is not None:
             echo.done(turn)
         elif not quiet:
@@ -260,6 +287,10 @@ def cmd_interview(args: argparse.Namespace) -> int:
         model = chat_model_from_settings(settings := _settings(args))  # None: the offline voice
         echo = TerminalEcho() if model is not None and script is None else None
         service = InterviewService(settings, step_options={"model": model, "on_token": echo} if model else None)
+        if service.store.read_only:
+            from agent.sessions.errors import readonly_message
+
+            raise CliError(readonly_message(service.store.path))
         if args.resume is not None:
             session = service.get(args.resume)
             sid = session.session_id
@@ -501,12 +532,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except (CliError, SettingsError, KnowledgeFormatError) as e:
-        print(f"interviewer: error: {e}", file=sys.stderr)
+        print(f"interviewer: error: {one_line(e)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
     except OSError as e:
-        print(f"interviewer: error: {e.strerror or e} ({e.filename or 'file system'})", file=sys.stderr)
+        where = one_line(e.filename or "file system")
+        print(f"interviewer: error: {one_line(e.strerror or e)} ({where})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interviewer: interrupted", file=sys.stderr)

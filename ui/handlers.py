@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import gradio as gr
 from agent.grading.scorecard import Scorecard
 from agent.interview.engine import InterviewInputError
 from agent.interview.service import InterviewServiceError, InterviewSession
-from agent.sessions import SessionStoreError
+from agent.sessions import SessionStoreError, StoreUnavailable
 from knowledge.ids import CASE_IDS, DIMENSIONS, LEVELS, STEP_TITLES
 from ui import render
 from ui.backend import Backend, random_case
@@ -38,6 +39,9 @@ _SERVER_PATH = re.compile(r" in /\S+\.sqlite3")
 
 def user_error(e: Exception) -> gr.Error:
     """An error for the page: the exception's one-line message, without the server's file paths."""
+    if isinstance(e, StoreUnavailable):  # the operator's line (with the path) goes to the server's log
+        print(f"interviewer: {e}", file=sys.stderr, flush=True)
+        return gr.Error(e.public)
     return gr.Error(_SERVER_PATH.sub("", str(e)) or type(e).__name__)
 
 
@@ -46,9 +50,10 @@ def interview_panels(session: InterviewSession | None) -> tuple[list[render.Chat
     if session is None:
         return [], "Start an interview on the **Start** tab.", "**Clock** 00:00 / 45:00", render.flags_html([], "")
     state = session.state
+    notice = render.model_notice(state)  # the model switched off, or this turn fell back to the offline words
     return (
         render.chat_messages(state.turns),
-        render.steps_markdown(state),
+        f"{notice}\n\n{render.steps_markdown(state)}" if notice else render.steps_markdown(state),
         render.clock_text(state),
         render.flags_html(state.flags, state.case_id),
     )
@@ -118,7 +123,12 @@ class Handlers:
         if not message or not message.strip():
             raise gr.Error("Type a message first.")
         owner = owner_of(request)
-        before = self._load(session_id, owner)
+        try:
+            before: InterviewSession | None = self.backend.get(session_id, owner)
+        except StoreUnavailable as e:  # not "gone": say what is wrong with the store
+            raise user_error(e) from e
+        except _USER_ERRORS:
+            before = None
         if before is None:
             raise gr.Error("That session is gone; start a new interview.")
         chat = [*render.chat_messages(before.state.turns), {"role": "user", "content": render.esc(message)}]
@@ -168,7 +178,10 @@ class Handlers:
         """Grade a pasted or uploaded answer; show the same scorecard as an interview's."""
         text = answer or ""
         if upload:
-            text = Path(upload).read_bytes().decode("utf-8", errors="replace")
+            try:
+                text = Path(upload).read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
+            except OSError as e:
+                raise gr.Error("Could not read the uploaded file; upload it again as text or markdown.") from e
         if not text.strip():
             raise gr.Error("Paste an answer or upload a text/markdown file.")
         if case_id not in CASE_IDS:

@@ -32,7 +32,9 @@ class BatchItem:
 def read_batch(path: Path) -> list[BatchItem]:
     """Parse and check every line first; a bad line raises GradingInputError naming its line number."""
     items: list[BatchItem] = []
-    with path.open(encoding="utf-8", errors="replace") as f:
+    if not path.is_file():
+        raise GradingInputError(f"cannot read '{path}': {'it is a directory' if path.is_dir() else 'no such file'}")
+    with path.open(encoding="utf-8-sig", errors="replace") as f:  # -sig: a leading byte-order mark is fine
         for number, raw in enumerate(f, start=1):
             if not raw.strip():
                 continue
@@ -40,6 +42,8 @@ def read_batch(path: Path) -> list[BatchItem]:
                 obj = json.loads(raw)
             except json.JSONDecodeError as e:
                 raise GradingInputError(f"{path}: line {number}: malformed JSON ({e.msg})") from e
+            except RecursionError as e:
+                raise GradingInputError(f"{path}: line {number}: malformed JSON (nested too deeply)") from e
             if not isinstance(obj, dict):
                 raise GradingInputError(f"{path}: line {number}: expected a JSON object")
             missing = [k for k in ("id", "case", "answer") if k not in obj]
@@ -61,6 +65,8 @@ AnswerGrader = Callable[[str, str, str], Scorecard]
 def grade_batch_with(src: Path, out: Path, grader: AnswerGrader, progress: bool = True) -> int:
     """Grade every line of src with grader into out (input order, each with its id, written atomically)."""
     items = read_batch(src)
+    if out.is_dir():
+        raise GradingInputError(f"cannot write '{out}': it is a directory")
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
     try:

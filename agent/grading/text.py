@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 MAX_CHARS = 100_000
 """Answers longer than this are truncated (with a note) before grading."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+# Control characters, the replacement character, and lone surrogates (from JSON "\ud800" escapes:
+# they cannot be encoded, so the tokenizer and SQLite would fail on them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff]")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _BOLD_LINE = re.compile(r"^\s*\*\*([^*]{2,80})\*\*:?\s*$")
