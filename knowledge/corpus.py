@@ -473,7 +473,7 @@ def _folder(
 
 def load_corpus(root: Path = KNOWLEDGE_DIR) -> Corpus:
     """Load and validate the whole knowledge base under `root`; the default load is cached."""
-    if Path(root).resolve() == KNOWLEDGE_DIR.resolve():
+    if root is KNOWLEDGE_DIR or Path(root).resolve() == _knowledge_real():  # `is` first: resolve() costs a syscall
         return _default_corpus()
     return _load(Path(root))
 
@@ -481,6 +481,11 @@ def load_corpus(root: Path = KNOWLEDGE_DIR) -> Corpus:
 def clear_corpus_cache() -> None:
     """Forget the cached default corpus (after the markdown changed on disk)."""
     _default_corpus.cache_clear()
+
+
+@functools.lru_cache(maxsize=1)
+def _knowledge_real() -> Path:
+    return KNOWLEDGE_DIR.resolve()
 
 
 @functools.lru_cache(maxsize=1)

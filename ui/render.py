@@ -33,9 +33,14 @@ def chat_messages(turns: Iterable[Turn]) -> list[ChatMessage]:
     return [chat_message(t) for t in turns]
 
 
-def stream_chunks(text: str, words_per_chunk: int = 4) -> Iterator[str]:
-    """Growing prefixes of `text`, a few words at a time (the last one is the whole text)."""
+def stream_chunks(text: str, words_per_chunk: int = 10, max_chunks: int = 5) -> Iterator[str]:
+    """Growing prefixes of `text`, a few words at a time, at most `max_chunks` (the last one is the whole text).
+
+    Every chunk re-sends the app's outputs and Gradio rebuilds a component per output, so under load
+    (`python -m evals.load`) fewer, larger chunks leave more CPU for the turns themselves.
+    """
     words = text.split(" ")
+    words_per_chunk = max(words_per_chunk, -(-len(words) // max_chunks))
     for end in range(words_per_chunk, len(words), words_per_chunk):
         yield " ".join(words[:end])
     yield text

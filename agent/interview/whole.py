@@ -17,7 +17,7 @@ from agent.interview.state import InterviewState
 from knowledge.corpus import Case
 from knowledge.ids import FAILURE_MODES, STEPS, applicable_failure_modes
 
-MAX_CACHED = 512
+MAX_CACHED = 4096
 """Per-message analyses kept in memory (least recently used dropped first)."""
 
 _CACHE: OrderedDict[tuple[str, int, str], grading_analysis.Analysis] = OrderedDict()
