@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
+from evals.procs import env_for, free_port, interviewer_cmd
 from evals.retrieval_eval import percentile
 
 T = TypeVar("T")
@@ -164,43 +164,14 @@ def bench_queries(index: Any, count: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(data_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "INTERVIEWER_DATA_DIR": str(data_dir),
-            "INTERVIEWER_PROVIDER": "offline",
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "ANONYMIZED_TELEMETRY": "False",
-            "HF_HUB_OFFLINE": "1",
-        }
-    )
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "INTERVIEWER_UI_USERS"):
-        env.pop(var, None)
-    return env
-
-
-def _interviewer_cmd() -> list[str]:
-    script = Path(sys.executable).with_name("interviewer")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from agent.cli import main; main()"]
-
-
 def bench_startup(data_dir: Path) -> dict[str, float]:
     """Seconds from spawning `interviewer ui --port P` to the first HTTP 200 on 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     _note(f"app start-up (interviewer ui --port {port})")
     began = time.perf_counter()
     proc = subprocess.Popen(
-        [*_interviewer_cmd(), "ui", "--port", str(port)],
-        env=_env(data_dir),
+        [*interviewer_cmd(), "ui", "--port", str(port)],
+        env=env_for(data_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -248,7 +219,7 @@ def bench_memory(data_dir: Path) -> dict[str, float]:
     """Peak RSS (MB) of a process that loads the index, the embedder (one query) and builds the app."""
     _note("peak memory (index + embedder + app in a subprocess)")
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE], env=_env(data_dir), capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", _PROBE], env=env_for(data_dir), capture_output=True, text=True, timeout=300, check=False
     )
     if result.returncode != 0:
         raise RuntimeError(f"memory probe failed: {result.stderr.strip()[-500:]}")

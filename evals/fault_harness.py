@@ -7,7 +7,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from evals.procs import env_for, free_port, interviewer_cmd
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = "video-recommendation"
@@ -65,32 +66,6 @@ class Outcome:
     def failed(self) -> list[str]:
         """The names of the checks that did not hold."""
         return [name for name, ok in self.checks.items() if not ok]
-
-
-def env_for(data_dir: Path) -> dict[str, str]:
-    """The environment of an offline `interviewer` on `data_dir` (no keys, no telemetry)."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "INTERVIEWER_DATA_DIR": str(data_dir),
-            "INTERVIEWER_PROVIDER": "offline",
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "ANONYMIZED_TELEMETRY": "False",
-            "HF_HUB_OFFLINE": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "INTERVIEWER_UI_USERS"):
-        env.pop(var, None)
-    return env
-
-
-def interviewer_cmd() -> list[str]:
-    """The `interviewer` console script next to this Python (or the module entry point)."""
-    script = Path(sys.executable).with_name("interviewer")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from agent.cli import main; main()"]
 
 
 def last_line(text: str) -> str:
@@ -294,13 +269,6 @@ class Terminal:
 
 
 # -- the app --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now, on the loopback interface."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class App:

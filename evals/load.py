@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.bench import _env, _free_port, _interviewer_cmd, machine
+from evals.bench import machine
+from evals.procs import env_for, free_port, interviewer_cmd
 from evals.retrieval_eval import percentile
 
 APP_TIMEOUT_S = 180.0
@@ -214,7 +215,7 @@ class Candidate:
 
 def app_env(data_dir: Path, provider: str, base_url: str | None, *, model_timeout_s: float) -> dict[str, str]:
     """The app's environment: the data folder, the provider and, for a model, its endpoint and short timeouts."""
-    env = _env(data_dir)
+    env = env_for(data_dir)
     if provider == "openai":
         env.update(
             {
@@ -232,7 +233,7 @@ def app_env(data_dir: Path, provider: str, base_url: str | None, *, model_timeou
 def build_index(env: dict[str, str]) -> float:
     """`interviewer index` in the run's data folder (cold: ~17 s; unchanged: ~0.5 s); returns the seconds."""
     began = time.perf_counter()
-    done = subprocess.run([*_interviewer_cmd(), "index"], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([*interviewer_cmd(), "index"], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"interviewer index failed: {done.stderr.strip()[-500:]}")
     return time.perf_counter() - began
@@ -243,13 +244,13 @@ class App:
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         """Spawn the app and wait for its first HTTP 200."""
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
         began = time.perf_counter()
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [*_interviewer_cmd(), "ui", "--host", "127.0.0.1", "--port", str(self.port)],
+                [*interviewer_cmd(), "ui", "--host", "127.0.0.1", "--port", str(self.port)],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
