@@ -15,6 +15,9 @@ from knowledge.index import KnowledgeIndex
 Method = Literal["hybrid", "dense", "bm25"]
 METHODS: tuple[Method, ...] = ("hybrid", "dense", "bm25")
 RRF_K = 60
+PROMPT_WEIGHT = 0.7
+"""Fused-score factor of a case's `Prompt` chunk: short and about everything in its case, it used to
+outrank the passage that answers a case-specific question (dev MRR 0.720 -> 0.741, R@5 unchanged)."""
 CANDIDATES = 50
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -195,6 +198,10 @@ class Retriever:
             for run in (self._dense_ranked(query, filters, CANDIDATES), self._bm25_ranked(query, filters, CANDIDATES)):
                 for rank, (chunk_id, _score) in enumerate(run):
                     fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            for chunk_id in fused:
+                chunk = self.by_id.get(chunk_id)
+                if chunk is not None and chunk.kind == "case" and chunk.heading.startswith("Prompt"):
+                    fused[chunk_id] *= PROMPT_WEIGHT
             ranked = sorted(fused.items(), key=lambda pair: -pair[1])[:k]
         return [self._hit(chunk_id, score) for chunk_id, score in ranked if chunk_id in self.by_id]
 
