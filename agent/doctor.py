@@ -191,7 +191,7 @@ def check_sessions(settings: Settings) -> Check:
     from agent.sessions import SessionStore, SessionStoreError
 
     try:
-        store = SessionStore(settings.sessions_db)
+        store = SessionStore(settings.sessions_db, timeout_s=settings.store_timeout_s)
         try:
             latest = store.list_sessions(limit=1)
         finally:

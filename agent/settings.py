@@ -45,6 +45,8 @@ class Settings(BaseModel):
     """Completion cap of the model grader's call (INTERVIEWER_GRADE_MAX_TOKENS)."""
     max_retries: int = Field(default=2, ge=0, le=10)
     """SDK retries (with backoff) on 429, 5xx and connection errors (INTERVIEWER_MAX_RETRIES)."""
+    store_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    """Seconds a session-store write waits for another writer's lock before saying busy (INTERVIEWER_STORE_TIMEOUT)."""
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
     ui_users: SecretStr | None = None
     """Optional app login: `user:password` pairs separated by commas (INTERVIEWER_UI_USERS)."""
@@ -100,6 +102,7 @@ class Settings(BaseModel):
             "turn_token_budget": PREFIX + "TURN_TOKEN_BUDGET",
             "grade_max_tokens": PREFIX + "GRADE_MAX_TOKENS",
             "max_retries": PREFIX + "MAX_RETRIES",
+            "store_timeout_s": PREFIX + "STORE_TIMEOUT",
             "retrieval": PREFIX + "RETRIEVAL",
             "ui_users": PREFIX + "UI_USERS",
             "openai_api_key": "OPENAI_API_KEY",

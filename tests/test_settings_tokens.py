@@ -60,3 +60,17 @@ def test_ui_users_parse_and_stay_secret() -> None:
     assert Settings.from_env({}).ui_credentials() == []
     with pytest.raises(SettingsError, match="INTERVIEWER_UI_USERS"):
         Settings.from_env({"INTERVIEWER_UI_USERS": "alice"}).ui_credentials()
+
+
+def test_store_timeout_setting_reaches_the_store(tmp_path: Path) -> None:
+    from agent.interview.service import InterviewService
+
+    s = Settings.from_env({"INTERVIEWER_DATA_DIR": str(tmp_path), "INTERVIEWER_STORE_TIMEOUT": "1.5"})
+    assert s.store_timeout_s == 1.5
+    service = InterviewService(s)
+    try:
+        assert service.store.timeout_s == 1.5
+    finally:
+        service.close()
+    with pytest.raises(SettingsError, match="INTERVIEWER_STORE_TIMEOUT"):
+        Settings.from_env({"INTERVIEWER_STORE_TIMEOUT": "0"})

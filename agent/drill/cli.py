@@ -87,7 +87,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
     settings = Settings.from_env(provider=getattr(args, "provider", None))
     quiet = args.format == "json"
     try:
-        store = SessionStore(settings.sessions_db)
+        store = SessionStore(settings.sessions_db, timeout_s=settings.store_timeout_s)
         mastery = load_mastery(store)
         state, turn = start_drill(
             case_id=args.case,

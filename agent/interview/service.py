@@ -147,7 +147,9 @@ class InterviewService:
         model and no `token_budget`, the budget is `settings.turn_token_budget`.
         """
         self.settings = settings
-        self.store = store if store is not None else SessionStore(settings.sessions_db)
+        if store is None:
+            store = SessionStore(settings.sessions_db, timeout_s=settings.store_timeout_s)
+        self.store = store
         self._embedder = embedder
         self._step_options = dict(step_options or {})
         if self._step_options.get("model") is not None:
