@@ -201,3 +201,24 @@ def test_drill_answer_in_the_browser(page: Any, app_url: str, tmp_path: Path) ->
     page.wait_for_timeout(300)
     assert page.dialogs == []
     page.screenshot(path=str(SHOTS / "drill.png") if SHOTS else str(tmp_path / "drill.png"), full_page=True)
+
+
+def test_history_reopens_a_drill_in_the_browser(page: Any, app_url: str, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    api = Client(app_url, verbose=False, download_files=str(tmp_path), analytics_enabled=False)
+    sid, *_ = api.predict("any", "dim:evaluation", "senior", 2, api_name="/drill_start")
+    api.predict("Precision and recall at the threshold, then an A/B test.", sid, api_name="/drill_answer")
+    page.goto(app_url)
+    page.get_by_role("tab", name="History").click()  # the newest session (this drill) is picked
+    page.get_by_text(sid).first.wait_for(state="attached")  # the history has loaded (table and picker)
+    page.get_by_role("button", name="Open / resume").click()
+    page.wait_for_function("sid => document.querySelector('#drill-sid textarea')?.value === sid", arg=sid)
+    assert "Question 2 of 2" in page.locator("#drill-status").inner_text()
+    assert "Precision and recall" in page.locator("#drill-feedback").inner_text()
+    assert page.locator("#drill-answer textarea").is_visible()  # the Drill tab is the one shown
+    page.locator("#drill-answer textarea").fill("A time-based split and a holdout week.")
+    page.locator("#drill-submit").click()  # the last question: the drill finishes and the box turns read-only
+    page.get_by_text("Drill finished").first.wait_for()
+    page.wait_for_function("() => document.querySelector('#drill-answer textarea')?.disabled === true")
+    assert "Summary · 2 answered" in page.locator("#drill-feedback").inner_text()

@@ -112,7 +112,8 @@ def _drill_view(cases: list[tuple[str, str]]) -> dict[str, Any]:
 def build_app(settings: Settings, *, service: InterviewService | None = None) -> gr.Blocks:
     """The whole app as Blocks (Start, Interview, Drill, Scorecard, Grade, History); nothing is launched."""
     backend = Backend(settings, service)
-    h, dh = Handlers(backend), DrillHandlers(DrillDesk(backend))
+    h = Handlers(backend)
+    dh = DrillHandlers(DrillDesk(backend), h)
     cases = case_choices()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         remembered = gr.BrowserState("", storage_key="interviewer-session", secret=browser_secret(settings))
@@ -191,6 +192,7 @@ def build_app(settings: Settings, *, service: InterviewService | None = None) ->
         d["answer"].submit(dh.answer, [d["answer"], d["sid"]], drill_out, **PRIVATE)
         d["finish"].click(dh.finish, [d["sid"]], drill_out, api_name="drill_finish")
         drill_tab.select(dh.mastery, None, d["mastery"], **PRIVATE)
+        d["status"].change(dh.controls, [d["sid"]], [d["answer"], d["submit"]], **PRIVATE)
         for picker, lvl, btn in ((s_practice, level, s_drill), (g_practice, g_level, g_drill)):
             btn.click(dh.practise, [picker, lvl], [*drill_out, d["focus"], tabs], **PRIVATE)
         send.click(h.send, [msg, sid], [*panels, msg, *scorecard], api_name="send")
@@ -201,7 +203,7 @@ def build_app(settings: Settings, *, service: InterviewService | None = None) ->
         history_outputs = [table, picked, trend]
         refresh.click(h.history, None, history_outputs, api_name="history")
         history_tab.select(h.history, None, history_outputs, **PRIVATE)
-        resume.click(h.resume, [picked], [sid, *panels, *scorecard, tabs], api_name="resume")
+        resume.click(dh.resume, [picked], [sid, *panels, *scorecard, tabs, *drill_out], api_name="resume")
         md_btn.click(h.export_markdown, [picked], download, api_name="export_markdown")
         js_btn.click(h.export_json, [picked], download, api_name="export_json")
         sid.change(lambda s: s, sid, remembered, js=SET_URL_JS, **PRIVATE)

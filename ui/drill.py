@@ -13,7 +13,7 @@ from agent.sessions import SessionNotFound, SessionStore, SessionStoreError
 from knowledge.ids import CASE_IDS, DIMENSIONS, LEVELS
 from ui import drill_render as dr
 from ui.backend import Backend
-from ui.handlers import owner_of, user_error
+from ui.handlers import Handlers, owner_of, user_error
 
 DEFAULT_COUNT = 5
 """Questions in a drill unless the candidate picks another number."""
@@ -71,25 +71,29 @@ class DrillDesk:
 
 
 def drill_panels(state: DrillSession | None, mastery: Mastery | None = None) -> tuple[Any, ...]:
-    """Session id, status, question, feedback, cleared answer box and mastery plot for a drill."""
-    last = state.items[-1] if state is not None and state.items else None
+    """Session id, status, question, feedback (all answered items), cleared answer box and mastery plot."""
     shown = mastery if mastery is not None else (state.mastery if state is not None else None)
     return (
         state.session_id if state is not None else "",
         dr.status_markdown(state),
         dr.question_markdown(state),
-        dr.feedback_html(last),
+        dr.drill_feedback_html(state),
         "",
         dr.mastery_frame(shown),
     )
 
 
+RESUME_OUTPUTS = 10
+"""Outputs of `Handlers.resume` (interview id, four interview panels, four scorecard panels, tabs)."""
+
+
 class DrillHandlers:
     """Event functions of the Drill tab (and the buttons elsewhere that open it)."""
 
-    def __init__(self, desk: DrillDesk) -> None:
-        """Keep the drill desk."""
+    def __init__(self, desk: DrillDesk, interview: Handlers | None = None) -> None:
+        """Keep the drill desk (and the interview handlers that History's "Open / resume" falls back to)."""
         self.desk = desk
+        self.interview = interview
 
     def start(self, case_id: str | None, focus: str | None, level: str, count: float, request: gr.Request) -> Any:
         """Start a drill on the chosen case (or any) and focus (or the weakest); show its first question."""
@@ -126,6 +130,44 @@ class DrillHandlers:
             raise user_error(e) from e
         return drill_panels(state)
 
+    def open(self, session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """Reopen a stored drill in the Drill tab: answered items with feedback, and the current question if any."""
+        if not session_id:
+            raise gr.Error("Pick a drill session first.")
+        try:
+            state = self.desk.load(session_id, owner_of(request))
+        except _ERRORS as e:
+            raise user_error(e) from e
+        return (*drill_panels(state), gr.Tabs(selected="drill"))
+
+    def resume(self, session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """History's "Open / resume": a drill opens in the Drill tab, any other session as `Handlers.resume` does."""
+        keep = gr.update()
+        if session_id and self._is_drill(session_id, owner_of(request)):
+            *panels, tab = self.open(session_id, request)
+            return (*(keep for _ in range(RESUME_OUTPUTS - 1)), tab, *panels)
+        if self.interview is None:
+            raise gr.Error("Only drills can be opened here.")
+        return (*self.interview.resume(session_id, request), *(keep for _ in range(6)))
+
+    def controls(self, session_id: str, request: gr.Request) -> tuple[Any, Any]:
+        """Answer box and submit button: read-only for a finished drill, usable otherwise."""
+        done = False
+        if session_id:
+            try:
+                done = self.desk.load(session_id, owner_of(request)).finished
+            except _ERRORS:
+                done = False
+        hint = "This drill is finished: start another one above." if done else ""
+        return gr.Textbox(interactive=not done, placeholder=hint), gr.Button(interactive=not done)
+
+    def _is_drill(self, session_id: str, owner: str | None) -> bool:
+        """Whether the owner has a stored drill of this id (any error: no, and the interview path reports it)."""
+        try:
+            return self.desk.store.load(session_id, owner=owner).kind == "drill"
+        except _ERRORS:
+            return False
+
     def mastery(self, request: gr.Request) -> Any:
         """The logged-in candidate's mastery per dimension (for the plot)."""
         try:
@@ -149,4 +191,4 @@ class DrillHandlers:
         return (*panels, case_id, dr.WEAKEST)
 
 
-__all__ = ["DEFAULT_COUNT", "DrillDesk", "DrillHandlers", "drill_panels"]
+__all__ = ["DEFAULT_COUNT", "RESUME_OUTPUTS", "DrillDesk", "DrillHandlers", "drill_panels"]

@@ -76,6 +76,32 @@ def feedback_html(item: DrillItem | None) -> str:
     )
 
 
+def _summary_html(state: DrillSession) -> str:
+    """One line per answered question of a finished drill: score, dimension and question."""
+    rows = "".join(
+        f"<li><b>{i.assessment.score if i.assessment else '–'}/4</b> · {esc(STEP_TITLES[i.question.dimension])}"
+        f" · {esc(i.question.text)}</li>"
+        for i in state.items
+    )
+    mean = f" · mean {state.mean_score:.2f}/4" if state.mean_score is not None else ""
+    return f"<div class='iv-drill-summary'><h3>Summary · {len(state.items)} answered{mean}</h3><ol>{rows}</ol></div>"
+
+
+def drill_feedback_html(state: DrillSession | None) -> str:
+    """The latest feedback and every earlier answered question; a finished drill opens with its summary."""
+    if state is None or not state.items:
+        return feedback_html(None)
+    newest_first = list(reversed(state.items))
+    if state.finished:
+        return _summary_html(state) + "".join(feedback_html(i) for i in newest_first)
+    html = feedback_html(newest_first[0])
+    if len(newest_first) > 1:
+        earlier = "".join(feedback_html(i) for i in newest_first[1:])
+        head = f"<summary>Earlier answers ({len(newest_first) - 1})</summary>"
+        html += f"<details class='iv-drill-earlier'>{head}{earlier}</details>"
+    return html
+
+
 def mastery_frame(mastery: Mastery | None) -> pd.DataFrame:
     """Mastery per dimension on the 1-4 scale (dimension, mastery, status) for a bar plot."""
     m = mastery or Mastery()
@@ -90,6 +116,7 @@ def mastery_frame(mastery: Mastery | None) -> pd.DataFrame:
 __all__ = [
     "ANY_CASE",
     "WEAKEST",
+    "drill_feedback_html",
     "feedback_html",
     "focus_choices",
     "mastery_frame",
