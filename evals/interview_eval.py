@@ -17,6 +17,8 @@ from evals.retrieval_eval import percentile
 from knowledge.corpus import Case, load_corpus
 
 PERSONAS = Path(__file__).resolve().parent / "interviews" / "personas.jsonl"
+HOLDOUT = PERSONAS.with_name("holdout.jsonl")
+"""The held-out split: never tuned on, run only with `--split holdout`, never part of `--split all`."""
 LEAK_WINDOW = 8
 WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."
 """One message per case before timing: it fills the per-case caches (fact phrases, points, probes) a real
@@ -48,6 +50,22 @@ class Persona(BaseModel):
 def load_personas(path: Path = PERSONAS) -> list[Persona]:
     """Read the labelled personas (JSONL)."""
     return [Persona.model_validate_json(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def select_personas(split: str = "all") -> list[Persona]:
+    """The personas of one split: `dev`, `test`, `all` (dev and test, never holdout) or `holdout` (holdout.jsonl)."""
+    if split == "holdout":
+        return [p for p in load_personas(HOLDOUT) if p.split == "holdout"]
+    return [p for p in load_personas() if p.split != "holdout" and (split == "all" or p.split == split)]
+
+
+def holdout_note() -> str:
+    """The line printed on dev/test runs saying the holdout exists and how it is run."""
+    count = len(load_personas(HOLDOUT)) if HOLDOUT.is_file() else 0
+    return (
+        f"note: a holdout split of {count} personas ({HOLDOUT.name}) exists; it is not part of dev, test or all "
+        "and is run only with --split holdout (do not tune on it)"
+    )
 
 
 def _words(text: str) -> list[str]:
@@ -183,13 +201,13 @@ def _how_line(personas: list[Persona], results: list[dict[str, Any]]) -> str:
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Render summary rows as a fixed-width table."""
     header = (
-        f"{'split':<5} {'n':>3} {'flag P':>7} {'flag R':>7} {'flag F1':>7} {'mid F1':>7} {'card F1':>7} "
+        f"{'split':<7} {'n':>3} {'flag P':>7} {'flag R':>7} {'flag F1':>7} {'mid F1':>7} {'card F1':>7} "
         f"{'band acc':>8} {'facts':>9} {'leaks':>5} {'turns':>6} {'p50 ms':>7} {'p95 ms':>7}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         cells = [
-            f"{r['split']:<5} {r['n']:>3} {r['flag_precision']:>7.3f} {r['flag_recall']:>7.3f}",
+            f"{r['split']:<7} {r['n']:>3} {r['flag_precision']:>7.3f} {r['flag_recall']:>7.3f}",
             f"{r['flag_f1']:>7.3f} {r['mid_interview_flag_f1']:>7.3f} {r['scorecard_mode_f1']:>7.3f}",
             f"{r['band_accuracy']:>8.3f} {r['facts_right']:>4}/{r['facts_asked']:<4} {r['leaks']:>5}",
             f"{r['turns_mean']:>6.1f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f}",
@@ -204,23 +222,29 @@ def main(split: str = "all", out: str | None = None) -> int:
     from agent.settings import Settings
 
     embedder = embedder_factory(Settings.from_env())()
-    personas = [p for p in load_personas() if split == "all" or p.split == split]
+    personas = select_personas(split)
     for case_id in sorted({p.case for p in personas}):  # warm per-case caches so latency is per turn
         state, _ = start(case_id, clock="turns", session_id="warmup")
         step(state, WARMUP_MESSAGE, embedder=embedder)
     results = [run_persona(p, embedder) for p in tqdm(personas, desc="interviews", unit="persona", leave=False)]
     rows = []
-    for name in ("dev", "test", "all"):
+    for name in ("holdout",) if split == "holdout" else ("dev", "test", "all"):
         chosen = [(p, r) for p, r in zip(personas, results, strict=True) if name == "all" or p.split == name]
         if chosen:
             rows.append({"split": name, **summarise([p for p, _ in chosen], [r for _, r in chosen])})
     print(format_table(rows))
-    for name in ("dev", "test"):
+    for name in ("dev", "test", "holdout"):
         chosen = [(p, r) for p, r in zip(personas, results, strict=True) if p.split == name]
         if chosen:
             print(f"{name}: " + _how_line([p for p, _ in chosen], [r for _, r in chosen]))
-    misses = [(p.id, sorted(set(p.failure_modes) ^ set(r["flags"]))) for p, r in zip(personas, results, strict=True)]
-    print("\nflag differences (label xor raised): " + "; ".join(f"{i}: {', '.join(d)}" for i, d in misses if d))
+    if split == "holdout":  # aggregates only on screen, so the holdout is not tuned persona by persona
+        print("\nholdout: per-persona flag differences are not printed (they are in --out)")
+    else:
+        misses = [
+            (p.id, sorted(set(p.failure_modes) ^ set(r["flags"]))) for p, r in zip(personas, results, strict=True)
+        ]
+        print("\nflag differences (label xor raised): " + "; ".join(f"{i}: {', '.join(d)}" for i, d in misses if d))
+        print(holdout_note())
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps({"rows": rows, "runs": results}, indent=2) + "\n", encoding="utf-8")

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Validate the scripted mock-interview personas (personas.jsonl) against the contract and the knowledge base.
+"""Validate the scripted mock-interview personas (personas.jsonl, holdout.jsonl) against the contract and the KB.
 
-Checks that every line parses as a JSON object with exactly the documented fields; ids are unique;
-each case exists as knowledge/cases/<id>.md; level, band and split are legal; turns are 8-16 strings;
+Checks that every line parses as a JSON object with exactly the documented fields; ids are unique across
+both files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl);
+each case exists as knowledge/cases/<id>.md; level, band and split are legal; turns are 8-20 strings;
 failure modes are contract ids, listed once, in contract order, and applicable to the case (both the
 contract's applicability table and the case file's front matter are consulted); every facts_asked entry
 points at a turn in range, turns are listed once and in order, and each key is a `- **key**` bullet of
 that case's `## Fact sheet`, unless it starts with "unlisted:" (then the rest must not be a fact key of
 the case). Also checks the set-level requirements (at least 16 personas over at least 8 cases, a
-leak-bait persona, a multi-fact turn, an unlisted fact, a roughly even dev/test split) and prints the
-counts used in README.md. Exit status 1 on any error.
+leak-bait persona, a multi-fact turn, an unlisted fact, a roughly even dev/test split; for the holdout at
+least 12 personas over at least 10 cases and every level) and prints the counts used in README.md.
+personas.jsonl holds the `dev` and `test` splits, holdout.jsonl only the `holdout` split.
+Exit status 1 on any error.
 
-Usage: python3 evals/interviews/validate.py [path/to/personas.jsonl]
+Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl and holdout.jsonl)
 """
 
 from __future__ import annotations
@@ -43,9 +46,12 @@ FIELDS = [
 ]
 LEVELS = ["mid", "senior", "staff"]
 BANDS = ["strong_no_hire", "lean_no_hire", "lean_hire", "strong_hire"]
-SPLITS = ["dev", "test"]
-MIN_TURNS, MAX_TURNS = 8, 16
+SPLITS = ["dev", "test", "holdout"]
+HOLDOUT = "holdout"
+MIN_TURNS, MAX_TURNS = 8, 20
 MIN_PERSONAS, MIN_CASES = 16, 8
+MIN_HOLDOUT_PERSONAS, MIN_HOLDOUT_CASES = 12, 10
+ID_PATTERNS = {"dev": r"p\d{2,3}", "test": r"p\d{2,3}", HOLDOUT: r"h\d{2,3}"}
 UNLISTED = "unlisted:"
 
 
@@ -122,10 +128,21 @@ def check_facts_asked(pid: str, facts: Any, n_turns: int, keys: list[str]) -> li
     return errors
 
 
+def file_splits(path: Path) -> list[str]:
+    """The splits a persona file may hold: only `holdout` in a file named holdout*, else `dev` and `test`."""
+    return [HOLDOUT] if path.name.startswith(HOLDOUT) else ["dev", "test"]
+
+
 def check_record(
-    rec: Any, lineno: int, mode_ids: list[str], restricted: dict[str, str], seen: set[str]
+    rec: Any,
+    lineno: int,
+    mode_ids: list[str],
+    restricted: dict[str, str],
+    seen: set[str],
+    splits: list[str] | None = None,
 ) -> tuple[list[str], dict[str, Any] | None]:
     """Errors in one line's record, and the record if it is usable for counting."""
+    allowed = splits or ["dev", "test"]
     where = f"line {lineno}"
     if not isinstance(rec, dict):
         return [f"{where}: not a JSON object"], None
@@ -135,11 +152,12 @@ def check_record(
     if missing or extra:
         return [f"{where}: missing fields {missing}, unknown fields {extra}"], None
     pid = rec["id"]
-    if not isinstance(pid, str) or not re.fullmatch(r"p\d{2,3}", pid):
-        errors.append(f"{where}: bad id {pid!r}")
+    id_pattern = ID_PATTERNS.get(str(rec["split"]), ID_PATTERNS[allowed[0]])
+    if not isinstance(pid, str) or not re.fullmatch(id_pattern, pid):
+        errors.append(f"{where}: bad id {pid!r} (expected {id_pattern} for split {rec['split']!r})")
         pid = f"line {lineno}"
     elif pid in seen:
-        errors.append(f"{where}: duplicate id {pid}")
+        errors.append(f"{where}: duplicate id {pid} (ids are unique across persona files)")
     seen.add(str(pid))
 
     case = rec["case"]
@@ -152,8 +170,8 @@ def check_record(
         errors.append(f"{pid}: bad level {rec['level']!r}")
     if rec["band"] not in BANDS:
         errors.append(f"{pid}: bad band {rec['band']!r}")
-    if rec["split"] not in SPLITS:
-        errors.append(f"{pid}: bad split {rec['split']!r}")
+    if rec["split"] not in allowed:
+        errors.append(f"{pid}: bad split {rec['split']!r} for this file (allowed {allowed})")
     if not isinstance(rec["leak_bait"], bool):
         errors.append(f"{pid}: leak_bait must be true or false")
     for field in ("persona", "notes"):
@@ -191,23 +209,26 @@ def check_record(
 
 def table(counter: collections.Counter[str], by_split: dict[str, collections.Counter[str]], order: list[str]) -> str:
     """A markdown table of totals and per-split counts."""
-    lines = ["| value | total | dev | test |", "|---|---|---|---|"]
+    names = list(by_split)
+    lines = ["| value | total | " + " | ".join(names) + " |", "|---" * (len(names) + 2) + "|"]
     for key in order:
         if counter[key]:
-            lines.append(f"| {key} | {counter[key]} | {by_split['dev'][key]} | {by_split['test'][key]} |")
+            cells = " | ".join(str(by_split[n][key]) for n in names)
+            lines.append(f"| {key} | {counter[key]} | {cells} |")
     return "\n".join(lines)
 
 
 def report(records: list[dict[str, Any]], mode_ids: list[str]) -> None:
     """Print the counts used in README.md."""
     splits = collections.Counter(r["split"] for r in records)
+    present = [s for s in SPLITS if splits[s]]
     print(
         f"{len(records)} personas, {len({r['case'] for r in records})} cases, "
-        f"{sum(len(r['turns']) for r in records)} turns; dev {splits['dev']}, test {splits['test']}"
+        f"{sum(len(r['turns']) for r in records)} turns; " + ", ".join(f"{s} {splits[s]}" for s in present)
     )
     for field, order in (("band", BANDS), ("level", LEVELS), ("case", sorted({r["case"] for r in records}))):
         total: collections.Counter[str] = collections.Counter(r[field] for r in records)
-        per = {s: collections.Counter(r[field] for r in records if r["split"] == s) for s in SPLITS}
+        per = {s: collections.Counter(r[field] for r in records if r["split"] == s) for s in present}
         print(f"\nBy {field}:\n{table(total, per, order)}")
     modes: collections.Counter[str] = collections.Counter(m for r in records for m in r["failure_modes"])
     print("\nFailure modes (personas carrying each): " + ", ".join(f"{m} {modes[m]}" for m in mode_ids if modes[m]))
@@ -222,15 +243,20 @@ def report(records: list[dict[str, Any]], mode_ids: list[str]) -> None:
     print(f"turns per persona: min {lengths[0]}, max {lengths[-1]}, median {lengths[len(lengths) // 2]}")
 
 
-def set_errors(records: list[dict[str, Any]]) -> list[str]:
-    """Errors in the set as a whole."""
+def set_errors(records: list[dict[str, Any]], holdout: bool = False) -> list[str]:
+    """Errors in one file's set as a whole (the holdout file has its own minimums)."""
     errors: list[str] = []
-    if len(records) < MIN_PERSONAS:
-        errors.append(f"only {len(records)} personas, need {MIN_PERSONAS}")
-    if len({r["case"] for r in records}) < MIN_CASES:
-        errors.append(f"fewer than {MIN_CASES} cases")
+    need_personas, need_cases = (MIN_HOLDOUT_PERSONAS, MIN_HOLDOUT_CASES) if holdout else (MIN_PERSONAS, MIN_CASES)
+    if len(records) < need_personas:
+        errors.append(f"only {len(records)} personas, need {need_personas}")
+    if len({r["case"] for r in records}) < need_cases:
+        errors.append(f"fewer than {need_cases} cases")
     splits = collections.Counter(r["split"] for r in records)
-    if abs(splits["dev"] - splits["test"]) > 2:
+    if holdout:
+        missing_levels = sorted(set(LEVELS) - {r["level"] for r in records})
+        if missing_levels:
+            errors.append(f"holdout has no persona at level {missing_levels}")
+    elif abs(splits["dev"] - splits["test"]) > 2:
         errors.append(f"dev/test unbalanced: {dict(splits)}")
     asked = [e for r in records for e in r["facts_asked"] if isinstance(e, dict)]
     if not any(len(e.get("keys", [])) > 1 for e in asked):
@@ -242,17 +268,17 @@ def set_errors(records: list[dict[str, Any]]) -> list[str]:
     return errors
 
 
-def main(path: Path) -> int:
-    """Validate the file at `path`; print errors or counts; return the exit status."""
-    mode_ids, restricted = contract_modes(CONTRACT)
+def validate_file(
+    path: Path, mode_ids: list[str], restricted: dict[str, str], seen: set[str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Errors in one persona file (prefixed with its name) and its valid records; `seen` collects ids across files."""
     errors: list[str] = []
     records: list[dict[str, Any]] = []
-    seen: set[str] = set()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        print(f"cannot read {path}: {exc}", file=sys.stderr)
-        return 1
+        return [f"cannot read {path}: {exc}"], []
+    splits = file_splits(path)
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             errors.append(f"line {lineno}: blank line")
@@ -262,20 +288,38 @@ def main(path: Path) -> int:
         except json.JSONDecodeError as exc:
             errors.append(f"line {lineno}: invalid JSON ({exc})")
             continue
-        errs, ok = check_record(rec, lineno, mode_ids, restricted, seen)
+        errs, ok = check_record(rec, lineno, mode_ids, restricted, seen, splits)
         errors += errs
         if ok is not None and not errs:
             records.append(ok)
     if not errors:
-        errors += set_errors(records)
+        errors += set_errors(records, holdout=splits == [HOLDOUT])
+    return [f"{path.name}: {e}" for e in errors], records
+
+
+def main(*paths: Path) -> int:
+    """Validate the persona files (default: personas.jsonl and holdout.jsonl); print errors or counts; exit status."""
+    mode_ids, restricted = contract_modes(CONTRACT)
+    files = list(paths) or DEFAULT_FILES
+    seen: set[str] = set()
+    errors: list[str] = []
+    by_file: list[tuple[Path, list[dict[str, Any]]]] = []
+    for path in files:
+        errs, records = validate_file(path, mode_ids, restricted, seen)
+        errors += errs
+        by_file.append((path, records))
     if errors:
         for e in errors:
             print(e, file=sys.stderr)
         print(f"{len(errors)} error(s)", file=sys.stderr)
         return 1
-    report(records, mode_ids)
+    for i, (path, records) in enumerate(by_file):
+        print(("\n" if i else "") + f"== {path.name}")
+        report(records, mode_ids)
     return 0
 
 
+DEFAULT_FILES = [HERE / "personas.jsonl", HERE / "holdout.jsonl"]
+
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "personas.jsonl"))
+    sys.exit(main(*(Path(a) for a in sys.argv[1:])))
