@@ -13,6 +13,7 @@ from agent.grading.coverage import Embedder
 from agent.grading.offline import GradingInputError, default_embedder, grade_answer
 from agent.grading.scorecard import DimensionScore, Scorecard
 from agent.interview.analyse import MessageAnalysis, analyse
+from agent.interview.context import in_context
 from agent.interview.memo import memo
 from agent.interview.policy import Move, decide
 from agent.interview.respond import respond, variant
@@ -196,6 +197,8 @@ def finish(state: InterviewState, *, embedder: Embedder | None = None) -> Interv
         )
     except GradingInputError:
         card = _empty_scorecard(new)
+    else:
+        card = in_context(new, card)
     new.finished = True
     new.scorecard = card
     _debrief(new, card)

@@ -13,6 +13,7 @@ from agent.grading.failure_modes import DETECTORS
 from agent.grading.injection import find_injection
 from agent.grading.signals import SignalHit, SignalIndex
 from agent.grading.text import Sentence, strip_markup
+from agent.interview.context import CONTEXT_MODES, settled
 from agent.interview.state import InterviewState
 from knowledge.corpus import Case
 from knowledge.ids import FAILURE_MODES, STEPS, applicable_failure_modes
@@ -99,6 +100,10 @@ class Whole:
             self._found[mode] = DETECTORS[mode](self.analysis())
         return self._found[mode]
 
+    def texts(self) -> list[str]:
+        """The graded text of every candidate message so far, this one included."""
+        return [*(graded_text(t) for t in self.history), " ".join(s.text for s in self.current.sentences)]
+
     def absent(self, state: InterviewState, steps: list[str]) -> list[tuple[str, str]]:
         """Modes of `steps` (applicable, not raised yet) the grader finds in everything said so far."""
         raised = set(state.flagged())
@@ -107,6 +112,8 @@ class Whole:
             if mode in raised or FAILURE_MODES[mode] not in steps:
                 continue
             evidence = self.detect(mode)
+            if evidence and mode in CONTEXT_MODES and settled(state, self.case, mode, self.texts()):
+                continue
             if evidence:
                 found.append((mode, evidence))
         return found

@@ -1,0 +1,141 @@
+"""What the conversation itself settles for absence-type failure modes the single-answer grader reads too narrowly."""
+
+from __future__ import annotations
+
+import re
+
+from agent.grading.injection import find_injection
+from agent.grading.scorecard import Scorecard
+from agent.grading.signals import SIGNALS
+from agent.grading.text import normalize, strip_markup
+from agent.interview.state import InterviewState
+from knowledge.corpus import Case, load_corpus
+
+CONTEXT_MODES = ("no_scale_estimate", "no_business_objective", "no_tradeoffs")
+"""The absence-type modes an interview can settle across turns."""
+
+_SIZE = (SIGNALS["requirements"]["scale"], SIGNALS["requirements"]["latency_budget"])
+SCALE_KEYS = frozenset({"users", "catalogue", "qps", "latency"})
+"""Fact-sheet keys (knowledge/FORMAT.md) that give a size: users, items, QPS or a latency number."""
+GOAL_KEYS = frozenset({"business_goal", "success_metric"})
+"""Fact-sheet keys (knowledge/FORMAT.md) that give the business goal or its metric."""
+_WORD = re.compile(r"[a-z][a-z-]{5,}")
+_STOP = frozenset(
+    re.findall(r"[a-z]+", "should before having because really things something within without across around between")
+)
+"""Common long words that say nothing about the fact they appear near."""
+_CHOICE = re.compile(
+    r"\b(?:(?:take|took|use|go with|went with|start with|starting with|keep|pick\w*|choos\w+|chose|opt for|favou?r)"
+    r"\b[^.;:]{0,60}?\b(?:over|instead of|rather than)|prefer\w*\b[^.;:]{0,60}?\b(?:over|to|instead of|rather than))"
+    r"\b[^.;:]{0,80}?\b(?:because|since|as (?:it|they|that|this)|given)\b"
+)
+"""A choice named against an alternative with a reason: "I'd take trees over a deep ranker because ..."."""
+_WEIGHED = re.compile(
+    r"\b(?:could|would|might|can)\b[^.;]{0,80}?\bbut\b[^.;]{0,80}?\b(?:harder|slower|costlier|more expensive|"
+    r"more complex|too (?:slow|expensive|costly|complex)|much (?:harder|slower)|needs?|requires?)\b"
+)
+"""An alternative's gain weighed against its cost: "a GNN could learn more, but it's harder to keep fresh"."""
+
+
+def _given_facts(state: InterviewState) -> list[tuple[int, str, str]]:
+    """Facts from the sheet given in answer to the candidate: index of the turn that gave them, key, value."""
+    given: list[tuple[int, str, str]] = []
+    for i, turn in enumerate(state.turns):
+        if turn.role != "interviewer":
+            continue
+        for fact in turn.meta.get("facts", []):
+            if isinstance(fact, dict) and not fact.get("invented") and fact.get("value"):
+                given.append((i, str(fact.get("key", "")), str(fact["value"])))
+    return given
+
+
+def _said(text: str) -> str:
+    """What the grader reads of a candidate message: text addressing the grader removed, markup stripped."""
+    return strip_markup(find_injection(text).text)
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in _WORD.findall(text.lower())} - _STOP
+
+
+def scale_given(state: InterviewState) -> bool:
+    """A concrete size (users, items, QPS, latency) was put on the table at the candidate's request."""
+    return any(
+        key in SCALE_KEYS or any(p.search(normalize(value)) for p in _SIZE) for _, key, value in _given_facts(state)
+    )
+
+
+def goal_taken_up(state: InterviewState, case: Case) -> bool:
+    """The candidate asked for the business goal and then built on it in their own words.
+
+    A goal fact counts only when a later candidate message reuses a word of it that the case prompt does
+    not already contain: asking alone, or echoing the prompt, does not name a goal.
+    """
+    prompt = _words(case.prompt)
+    for at, key, value in _given_facts(state):
+        if key not in GOAL_KEYS:
+            continue
+        distinctive = _words(value) - prompt
+        later = [_said(t.text) for t in state.turns[at + 1 :] if t.role == "candidate"]
+        if any(distinctive & _words(text) for text in later):
+            return True
+    return False
+
+
+def tradeoff_argued(texts: list[str]) -> bool:
+    """Some message names a choice against an alternative with a reason, in a form one sentence pattern misses."""
+    return any(_CHOICE.search(normalize(t)) or _WEIGHED.search(normalize(t)) for t in texts)
+
+
+def settled(state: InterviewState, case: Case, mode: str, texts: list[str] | None = None) -> bool:
+    """True when the interview as a whole shows that an absence-type `mode` does not apply."""
+    if mode == "no_scale_estimate":
+        return scale_given(state)
+    if mode == "no_business_objective":
+        return goal_taken_up(state, case)
+    if mode == "no_tradeoffs":
+        said = texts if texts is not None else [_said(t.text) for t in state.candidate_turns()]
+        return tradeoff_argued(said)
+    return False
+
+
+def _drop_from_summary(summary: str, dropped: set[str]) -> str:
+    """The grader's summary without the dropped mode ids in its list of problems (an emptied list goes)."""
+    out = []
+    for sentence in re.split(r"(?<=\.)\s+", summary):
+        head, colon, rest = sentence.partition(": ")
+        if colon and head in ("Main problems", "Smaller gaps"):
+            ids = [i for i in rest.rstrip(".").split(", ") if i not in dropped]
+            if not ids:
+                continue
+            sentence = f"{head}: {', '.join(ids)}."
+        out.append(sentence)
+    return " ".join(out)
+
+
+def in_context(state: InterviewState, card: Scorecard) -> Scorecard:
+    """The final scorecard without the absence-type modes the conversation settles (scores stay the grader's)."""
+    case = load_corpus().case(state.case_id)
+    dropped = {f.id for f in card.failure_modes if f.id in CONTEXT_MODES and settled(state, case, f.id)}
+    if not dropped:
+        return card
+    note = f"settled in the conversation, not counted as failure modes: {', '.join(sorted(dropped))}"
+    return card.model_copy(
+        update={
+            "failure_modes": [f for f in card.failure_modes if f.id not in dropped],
+            "summary": _drop_from_summary(card.summary, dropped),
+            "notes": [*card.notes, note],
+        }
+    )
+
+
+__all__ = [
+    "CONTEXT_MODES",
+    "GOAL_KEYS",
+    "SCALE_KEYS",
+    "goal_taken_up",
+    "in_context",
+    "scale_given",
+    "settled",
+    "tradeoff_argued",
+]
