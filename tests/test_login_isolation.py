@@ -4,7 +4,6 @@ whatever id he tries, and what he sees for her id is exactly what he sees for an
 from __future__ import annotations
 
 import secrets
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,23 +14,16 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from agent.interview.service import InterviewService
 from agent.sessions import SessionStore
 from agent.sessions.ids import new_session_id
 from agent.settings import Settings
-from ui.app import build_app, launch
+from tests.served import serve
 
 USERS = [("alice", "pw-alice-1"), ("bob", "pw-bob-2")]
 SID_ENDPOINTS = ("/resume", "/export_json", "/export_markdown", "/end", "/drill_finish")
 """Endpoints that take a session id alone."""
 WITH_TEXT = ("/send", "/drill_answer")
 """Endpoints that take a message and a session id."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +36,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionStore]:
 @pytest.fixture(scope="module")
 def url(settings: Settings, embedder: Any, store: SessionStore) -> Iterator[str]:
     """The app with login on (alice and bob) on a free loopback port."""
-    app = build_app(settings, service=InterviewService(settings, store=store, embedder=embedder))
-    port = _free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True, auth=USERS)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serve(settings, embedder=embedder, store=store, auth=USERS) as served_url:
+        yield served_url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,11 @@ from agent.interview.service import InterviewService
 from agent.sessions import SessionStore
 from agent.settings import Settings
 from knowledge.ids import DIMENSIONS
+from tests.served import serve
 from ui import app as ui_app
 from ui import render
-from ui.app import build_app, launch
+from ui.app import build_app
 from ui.backend import provider_label
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now, on the loopback interface."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -51,13 +44,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionStore]:
 @pytest.fixture(scope="module")
 def served(settings: Settings, embedder: Any, store: SessionStore) -> Iterator[str]:
     """The app launched on 127.0.0.1 at a free port; yields its URL."""
-    app = build_app(settings, service=InterviewService(settings, store=store, embedder=embedder))
-    port = free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serve(settings, embedder=embedder, store=store) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -211,13 +199,8 @@ def test_main_turns_login_on_only_with_users(settings: Settings, monkeypatch: py
 @pytest.fixture(scope="module")
 def served_with_login(settings: Settings, embedder: Any, store: SessionStore) -> Iterator[str]:
     """The app with login on (alice and bob), on a free loopback port."""
-    app = build_app(settings, service=InterviewService(settings, store=store, embedder=embedder))
-    port = free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True, auth=[("alice", "pw-a"), ("bob", "pw-b")])
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serve(settings, embedder=embedder, store=store, auth=[("alice", "pw-a"), ("bob", "pw-b")]) as url:
+        yield url
 
 
 def _error_of(client: Client, *args: Any, api_name: str) -> str:

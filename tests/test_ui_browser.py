@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from agent.interview.service import InterviewService
 from agent.sessions import SessionStore
 from agent.settings import Settings
 from knowledge.corpus import load_corpus
-from tests.test_ui_app import free_port
-from ui.app import build_app, launch
+from tests.served import serve
 
 pytestmark = pytest.mark.slow
 
@@ -53,13 +51,10 @@ def _missing(what: str) -> None:
 def app_url(settings: Settings, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on 127.0.0.1 at a free port, with a session store of its own."""
     store = SessionStore(tmp_path_factory.mktemp("browser-sessions") / "sessions.sqlite3")
-    app = build_app(settings, service=InterviewService(settings, store=store, embedder=embedder))
-    port = free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
-        yield f"http://127.0.0.1:{port}/"
+        with serve(settings, embedder=embedder, store=store) as url:
+            yield url
     finally:
-        app.close()
         store.close()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from agent.interview.service import InterviewService
 from agent.sessions import SessionStore
 from agent.sessions.ids import new_session_id
 from agent.settings import Settings
-from ui.app import build_app, launch
+from tests.served import serve
 from ui.drill_render import drill_feedback_html
 
 USERS = [("alice", "pw-alice-1"), ("bob", "pw-bob-2")]
@@ -28,12 +27,6 @@ INTERVIEW_OUTPUTS = 9
 then the drill's 6."""
 FIRST = "Offline I would track <b>precision</b> and recall at the operating threshold, against a baseline."
 SECOND = "A time-based split with a holdout week, then an A/B test on fraud losses online."
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +39,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionStore]:
 @pytest.fixture(scope="module")
 def url(settings: Settings, embedder: Any, store: SessionStore) -> Iterator[str]:
     """The app with login on (alice and bob) on a free loopback port."""
-    app = build_app(settings, service=InterviewService(settings, store=store, embedder=embedder))
-    port = _free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True, auth=USERS)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+    with serve(settings, embedder=embedder, store=store, auth=USERS) as served_url:
+        yield served_url
 
 
 def _client(url: str, user: str, folder: Path) -> Client:

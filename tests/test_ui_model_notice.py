@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ from agent.interview.state import InterviewState, Turn
 from agent.llm.base import ModelTimeout
 from agent.llm.fake import ScriptedModel
 from agent.settings import Settings
+from tests.served import serve
 from tests.test_interview_model import USERS_Q, USERS_REPLY
 from ui import render
-from ui.app import build_app, launch
 from ui.backend import Backend
 from ui.handlers import Handlers
 
@@ -85,23 +84,12 @@ def test_handlers_show_the_notice_when_the_model_fails(settings: Settings, embed
     assert OFF in restored[2], "a reload shows it too"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def failing_app(settings: Settings, embedder: Any, tmp_path: Path) -> Iterator[Client]:
     """The app served on 127.0.0.1 with a model that always times out; yields a client."""
     model = ScriptedModel([ModelTimeout(f"t{i}") for i in range(3)])
-    app = build_app(settings, service=_service(settings, embedder, tmp_path, model))
-    port = _free_port()
-    launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False, analytics_enabled=False)
-    finally:
-        app.close()
+    with serve(settings, service=_service(settings, embedder, tmp_path, model)) as url:
+        yield Client(url, verbose=False, analytics_enabled=False)
 
 
 def test_the_served_app_shows_the_switch(failing_app: Client) -> None:
