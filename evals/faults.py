@@ -518,10 +518,9 @@ def corrupt_index(base: Path, work: Path, damage: tuple[str, ...] = INDEX_DAMAGE
         out.message = out.message or (notes[0] if notes else r.message)
         out.exit_code = r.code if out.exit_code in (None, 0) else out.exit_code
         out.check(f"{how}: search works (exit 0)", r.code == 0 and "Traceback" not in r.err)
-        if how.endswith("unchecked"):  # chromadb may still hold the vectors in its log and never need the file
-            out.check(f"{how}: at most one line (a rebuild)", len(notes) <= 1)
-        else:
-            out.check(f"{how}: one line says it is rebuilt", len(notes) == 1)
+        # chromadb may rebuild its HNSW files from its own log; a child process checks that before any wipe,
+        # so a damaged file costs one rebuild line or none, and the answers below must match a clean index.
+        out.check(f"{how}: at most one line (a rebuild)", len(notes) <= 1)
         out.check(f"{how}: same answers as a clean index", r.out == clean.out)
         again = run_cli(query, data)
         out.check(f"{how}: the next search needs no rebuild", again.code == 0 and "rebuild" not in again.err)

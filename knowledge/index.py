@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -23,6 +25,8 @@ COLLECTION = "knowledge"
 MANIFEST = "vector-files.json"
 """Checksums of chromadb's vector (HNSW) files as the last sync left them: chromadb does not check them, and a
 damaged one crashes the process or silently empties dense search, so a mismatch means a rebuild."""
+PROBE = "vector-probe.json"
+"""One stored vector and its id, to check in a child process that changed vector files still work."""
 CHECKED_FILES = ("data_level0.bin", "header.bin", "link_lists.bin")
 """The HNSW files that only a write changes (chromadb rewrites `length.bin` on reads: it is not checked)."""
 METADATA_KEYS = ("source", "heading", "kind", "doc_title", "case_id", "failure_mode", "step")
@@ -151,12 +155,19 @@ class KnowledgeIndex:
                 out[f.relative_to(self.index_dir).as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
         return out
 
-    def _record_vector_files(self) -> None:
-        """Write the manifest of the vector files (atomically); called at the end of a sync that changed them."""
-        target = self.index_dir / MANIFEST
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._vector_files(), indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, target)
+    def _record_vector_files(self, col: Any = None) -> None:
+        """Write the manifest of the vector files (atomically); called at the end of a sync that changed them.
+
+        With `col`, also remember one stored vector and its id (PROBE): a child process that finds the files
+        changed checks that this vector still finds itself first.
+        """
+        if col is not None:
+            got = col.get(limit=1, include=["embeddings"])
+            embeddings = got.get("embeddings")
+            if got["ids"] and embeddings is not None and len(embeddings):
+                probe = {"id": got["ids"][0], "vector": [float(x) for x in embeddings[0]]}
+                _write_atomically(self.index_dir / PROBE, json.dumps(probe))
+        _write_atomically(self.index_dir / MANIFEST, json.dumps(self._vector_files(), indent=1, sort_keys=True))
 
     def _damage(self) -> str | None:
         """Why the vector files do not match the manifest (None: they match, or there is no manifest yet)."""
@@ -172,6 +183,39 @@ class KnowledgeIndex:
         missing = sorted(set(expected) - set(actual))
         return f"vector file {missing[0]} is missing" if missing else "its vector files changed on disk"
 
+    def _loads_in_a_child(self) -> bool:
+        """Whether chromadb can open the collection and answer one query with a hit, tried in a child process.
+
+        chromadb writes its HNSW files lazily (after a sync, when a batch threshold or a close flushes them),
+        so files that differ from the manifest are often fine; a damaged one can crash the process that
+        loads it, hence the child.
+        """
+        if not (self.index_dir / PROBE).is_file():
+            return False
+        code = (
+            "import json, sys\n"
+            "import chromadb\n"
+            "from chromadb.config import Settings\n"
+            "probe = json.loads(open(sys.argv[3], encoding='utf-8').read())\n"
+            "col = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))"
+            ".get_collection(sys.argv[2])\n"
+            "got = col.query(query_embeddings=[probe['vector']], n_results=1, include=['distances'])\n"
+            "ok = got['ids'] and got['ids'][0] and got['ids'][0][0] == probe['id'] and got['distances'][0][0] < 1e-3\n"
+            "sys.exit(0 if ok else 3)\n"
+        )
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", code, str(self.index_dir), COLLECTION, str(self.index_dir / PROBE)],
+                capture_output=True,
+                timeout=300,
+                check=False,
+                env=env,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return done.returncode == 0
+
     def collection(self) -> Any:
         """Open (or create) the collection; a corrupt or foreign index is wiped and recreated."""
         if self._collection is not None:
@@ -180,6 +224,9 @@ class KnowledgeIndex:
             with self._lock():
                 return self.collection()
         problem = self._damage() if self.index_dir.is_dir() else None
+        if problem is not None and "unreadable" not in problem and self._loads_in_a_child():
+            self._record_vector_files()  # chromadb flushed its vectors after the last sync: they are fine
+            problem = None
         if problem is not None:
             self._notify(f"The index at {self.index_dir} was unreadable ({problem}); rebuilding it.")
             self._wipe()
@@ -249,7 +296,7 @@ class KnowledgeIndex:
                 col.update(ids=[i for i, _ in to_retag], metadatas=[m for _, m in to_retag])
             self._add(col, to_add, progress)
             if to_add or to_delete or to_retag or not (self.index_dir / MANIFEST).is_file():
-                self._record_vector_files()
+                self._record_vector_files(col)
         return IndexStats(
             files=len(files),
             chunks=total,
@@ -307,3 +354,9 @@ class KnowledgeIndex:
             return []
         res = col.query(query_embeddings=vector.reshape(1, -1), n_results=n, where=where, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)

@@ -163,8 +163,13 @@ def test_damaged_vector_files_are_rebuilt_with_one_line(
     messages: list[str] = []
     index = _fresh(tmp_path, embedder, messages)
     stats = index.sync(small_corpus)
-    assert len(messages) == 1 and "rebuilding" in messages[0] and "\n" not in messages[0]
-    assert stats.added == full == index.collection().count()
+    if how == "checksums-garbled":
+        assert len(messages) == 1 and "rebuilding" in messages[0] and "\n" not in messages[0]
+        assert stats.added == full
+    else:  # chromadb may rebuild its HNSW files from its own log: a child process checks before any wipe
+        assert len(messages) <= 1 and all("rebuilding" in m and "\n" not in m for m in messages)
+        assert stats.added == (full if messages else 0)
+    assert full == index.collection().count()
     vector = np.asarray(embedder.embed(["a popularity baseline before any model"]))[0]
     assert len(index.dense_query(vector, 3, None)) == 3
 
