@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
@@ -34,6 +34,8 @@ from agent.sessions import (
 )
 from agent.settings import Settings
 from knowledge.ids import STEP_TITLES
+
+_R = TypeVar("_R")
 
 ExportFormat = Literal["md", "json"]
 
@@ -198,52 +200,40 @@ class InterviewService:
         Raises `TurnNotRecorded` if the engine fails (nothing stored), `SessionFinished` for a finished
         session, and the store's errors (`SessionNotFound`, `InvalidSessionId`, `StoreUnavailable`).
         """
-        for attempt in (1, 2):
-            session = self._load(session_id, owner)
+
+        def attempt(session: InterviewSession) -> tuple[InterviewState | None, Turn]:
             if session.finished:
                 raise self._finished(session_id)
             at = time.time() if now is None else now
-            state = _unpause(session.state, at)
             try:
-                new, turn = engine.step(state, message, now=at, embedder=self.embedder, **self._step_options)
+                return engine.step(
+                    _unpause(session.state, at), message, now=at, embedder=self.embedder, **self._step_options
+                )
             except Exception as e:
                 detail = " ".join(str(e).split())[:200] or "no detail"
                 raise TurnNotRecorded(
                     f"The interviewer could not process that message ({type(e).__name__}: {detail}); "
                     f"nothing was saved and session {session_id} is unchanged: send it again or rephrase."
                 ) from e
-            try:
-                self._commit(session, new, owner)
-            except StaleSession:
-                if attempt == 2:
-                    raise
-                continue
-            return turn
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        return self._commit_once_more_on_conflict(session_id, owner, attempt)
 
     def end(self, session_id: str, *, owner: str | None = None) -> Scorecard:
         """Finish the interview (grading the candidate's words) and store status, overall and hire signal.
 
         Idempotent: ending a finished session returns its scorecard. Retries once on `StaleSession`.
         """
-        for attempt in (1, 2):
-            session = self._load(session_id, owner)
+
+        def attempt(session: InterviewSession) -> tuple[InterviewState | None, Scorecard]:
             if session.state.finished and session.state.scorecard is not None:
                 if session.record.status != "finished":  # pragma: no cover - both are written together
-                    self._commit(session, session.state, owner)
-                return session.state.scorecard
+                    return session.state, session.state.scorecard
+                return None, session.state.scorecard
             new = engine.finish(session.state, embedder=self.embedder)
-            try:
-                self._commit(session, new, owner)
-            except StaleSession:
-                if attempt == 2:
-                    raise
-                continue
             assert new.scorecard is not None
-            return new.scorecard
-        raise AssertionError("unreachable")  # pragma: no cover
+            return new, new.scorecard
 
-    # -- reading ------------------------------------------------------------------------------------
+        return self._commit_once_more_on_conflict(session_id, owner, attempt)
 
     def get(self, session_id: str, *, owner: str | None = None) -> InterviewSession:
         """The session's record and engine state (`.transcript()` gives the contract JSON)."""
@@ -298,6 +288,27 @@ class InterviewService:
                 "in its state; it was left untouched."
             )
         return InterviewSession(record, state)
+
+    def _commit_once_more_on_conflict(
+        self,
+        session_id: str,
+        owner: str | None,
+        attempt: Callable[[InterviewSession], tuple[InterviewState | None, _R]],
+    ) -> _R:
+        """Load, compute (new state or None to store nothing, result), commit; on `StaleSession` once more."""
+        for tries in (1, 2):
+            session = self._load(session_id, owner)
+            new, result = attempt(session)
+            if new is None:
+                return result
+            try:
+                self._commit(session, new, owner)
+            except StaleSession:
+                if tries == 2:
+                    raise
+                continue
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _commit(self, session: InterviewSession, new: InterviewState, owner: str | None) -> int:
         """Append the state's turns the store does not have yet, and the state, at the version read."""
