@@ -13,7 +13,7 @@ from agent.sessions import SessionNotFound, SessionStore, SessionStoreError
 from knowledge.ids import CASE_IDS, DIMENSIONS, LEVELS
 from ui import drill_render as dr
 from ui.backend import Backend
-from ui.handlers import Handlers, owner_of, user_error
+from ui.handlers import Handlers, owner_of, user_errors
 
 DEFAULT_COUNT = 5
 """Questions in a drill unless the candidate picks another number."""
@@ -102,10 +102,8 @@ class DrillHandlers:
         case = None if not case_id or case_id == dr.ANY_CASE else case_id
         if case is not None and case not in CASE_IDS:
             raise gr.Error("Pick a case (or any case).")
-        try:
+        with user_errors(_ERRORS):
             state = self.desk.begin(case, focus, level, int(count or DEFAULT_COUNT), owner_of(request))
-        except _ERRORS as e:
-            raise user_error(e) from e
         return drill_panels(state)
 
     def answer(self, text: str, session_id: str, request: gr.Request) -> Any:
@@ -114,30 +112,24 @@ class DrillHandlers:
             raise gr.Error("Start a drill first.")
         if not text or not text.strip():
             raise gr.Error("Type an answer first.")
-        try:
+        with user_errors(_ERRORS):
             state = self.desk.answer(session_id, text, owner_of(request))
-        except _ERRORS as e:
-            raise user_error(e) from e
         return drill_panels(state)
 
     def finish(self, session_id: str, request: gr.Request) -> Any:
         """End the drill now (what was answered stays stored)."""
         if not session_id:
             raise gr.Error("There is no drill to finish.")
-        try:
+        with user_errors(_ERRORS):
             state = self.desk.finish(session_id, owner_of(request))
-        except _ERRORS as e:
-            raise user_error(e) from e
         return drill_panels(state)
 
     def open(self, session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
         """Reopen a stored drill in the Drill tab: answered items with feedback, and the current question if any."""
         if not session_id:
             raise gr.Error("Pick a drill session first.")
-        try:
+        with user_errors(_ERRORS):
             state = self.desk.load(session_id, owner_of(request))
-        except _ERRORS as e:
-            raise user_error(e) from e
         return (*drill_panels(state), gr.Tabs(selected="drill"))
 
     def resume(self, session_id: str | None, request: gr.Request) -> tuple[Any, ...]:
@@ -170,10 +162,8 @@ class DrillHandlers:
 
     def mastery(self, request: gr.Request) -> Any:
         """The logged-in candidate's mastery per dimension (for the plot)."""
-        try:
+        with user_errors(_ERRORS):
             return dr.mastery_frame(self.desk.mastery(owner_of(request)))
-        except _ERRORS as e:
-            raise user_error(e) from e
 
     def practise(self, dimension: str | None, level: str, request: gr.Request) -> tuple[Any, ...]:
         """Start a drill on a "practise next" dimension and switch to the Drill tab."""

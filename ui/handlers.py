@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,15 @@ def user_error(e: Exception) -> gr.Error:
         print(f"interviewer: {e}", file=sys.stderr, flush=True)
         return gr.Error(e.public)
     return gr.Error(_SERVER_PATH.sub("", str(e)) or type(e).__name__)
+
+
+@contextmanager
+def user_errors(kinds: tuple[type[Exception], ...]) -> Iterator[None]:
+    """Turn the given exceptions, raised inside the block, into `user_error`s for the page."""
+    try:
+        yield
+    except kinds as e:
+        raise user_error(e) from e
 
 
 def interview_panels(session: InterviewSession | None) -> tuple[list[render.ChatMessage], str, str, str]:
@@ -109,10 +119,8 @@ class Handlers:
             return (keep, keep, keep, keep, keep, gr.Tabs(selected="grade"), case_id, level)
         if mode == "Drill":  # the drill itself starts in the event chained after this one
             return (keep, keep, keep, keep, keep, gr.Tabs(selected="drill"), case_id, level)
-        try:
+        with user_errors(_USER_ERRORS):
             session = self.backend.begin(case_id, level, owner_of(request))
-        except _USER_ERRORS as e:
-            raise user_error(e) from e
         chat, steps, clock, flags = interview_panels(session)
         return (session.session_id, chat, steps, clock, flags, gr.Tabs(selected="interview"), case_id, level)
 
@@ -134,10 +142,8 @@ class Handlers:
         chat = [*render.chat_messages(before.state.turns), {"role": "user", "content": render.esc(message)}]
         keep = gr.update()
         yield chat, keep, keep, keep, "", keep, keep, keep, keep
-        try:
+        with user_errors(_USER_ERRORS):
             session, turn = self.backend.reply(session_id, message, owner)
-        except _USER_ERRORS as e:
-            raise user_error(e) from e
         full, steps, clock, flags = interview_panels(session)
         shown = full[:-1]
         for part in render.stream_chunks(turn.text):
@@ -151,10 +157,8 @@ class Handlers:
         """End the interview, grade it, and show the scorecard tab."""
         if not session_id:
             raise gr.Error("There is no interview to end.")
-        try:
+        with user_errors(_USER_ERRORS):
             session = self.backend.end(session_id, owner_of(request))
-        except _USER_ERRORS as e:
-            raise user_error(e) from e
         chat, steps, clock, flags = interview_panels(session)
         card = scorecard_panels(session.state.scorecard)
         return chat, steps, clock, flags, *card, gr.Tabs(selected="scorecard")
@@ -186,19 +190,15 @@ class Handlers:
             raise gr.Error("Paste an answer or upload a text/markdown file.")
         if case_id not in CASE_IDS:
             raise gr.Error("Pick the case the answer is for.")
-        try:
+        with user_errors(_USER_ERRORS):
             sid, card = self.backend.grade(text, case_id, level, owner_of(request))
-        except _USER_ERRORS as e:
-            raise user_error(e) from e
         return (*scorecard_panels(card), sid)
 
     def history(self, request: gr.Request) -> tuple[Any, ...]:
         """Past sessions (table and picker) and the per-dimension trend of finished ones."""
         owner = owner_of(request)
-        try:
+        with user_errors(_USER_ERRORS):
             rows = self.backend.sessions(owner)
-        except _USER_ERRORS as e:
-            raise user_error(e) from e
         table = [render.history_row(s) for s in rows]
         choices = [
             (
@@ -222,10 +222,8 @@ class Handlers:
         """Reopen a past interview in the Interview tab (its scorecard too, if it has one)."""
         if not session_id:
             raise gr.Error("Pick a session first.")
-        try:
+        with user_errors(_USER_ERRORS):
             session = self.backend.get(session_id, owner_of(request))
-        except _USER_ERRORS as e:
-            raise user_error(e) from e
         chat, steps, clock, flags = interview_panels(session)
         card = scorecard_panels(session.state.scorecard)
         return session.session_id, chat, steps, clock, flags, *card, gr.Tabs(selected="interview")
@@ -241,10 +239,8 @@ class Handlers:
     def _export(self, session_id: str | None, fmt: str, request: gr.Request) -> str:
         if not session_id:
             raise gr.Error("Pick a session first.")
-        try:
+        with user_errors(_USER_ERRORS):
             return str(self.backend.export(session_id, fmt, owner_of(request), self.downloads))
-        except _USER_ERRORS as e:
-            raise user_error(e) from e
 
 
 __all__ = ["MODES", "Handlers", "interview_panels", "owner_of", "practice_update", "scorecard_panels", "user_error"]
