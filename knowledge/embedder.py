@@ -95,7 +95,8 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if len(texts) == 0:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        # Lone surrogates (JSON "\ud800", a broken paste) are not valid text for the tokenizer: replace them.
+        encodings = self._tokenizer.encode_batch([t.encode("utf-8", "replace").decode("utf-8") for t in texts])
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         order = np.argsort([len(x) for x in ids], kind="stable")
         step = max(1, int(batch_size))

