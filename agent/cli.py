@@ -104,8 +104,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run an evaluation and print its table."""
-    if args.split == "holdout" and args.what != "interview":
-        raise CliError("--split holdout exists only for the interview eval")
+    if args.split.startswith("holdout") and args.what != "interview":
+        raise CliError(f"--split {args.split} exists only for the interview eval")
     if args.what == "retrieval":
         from evals.retrieval_eval import main as retrieval_main
 
@@ -523,9 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["retrieval", "grading", "interview"])
     p.add_argument(
         "--split",
-        choices=["dev", "test", "all", "holdout"],
+        choices=["dev", "test", "all", "holdout", "holdout2"],
         default="all",
-        help="'all' is dev+test; the interview eval's held-out personas run only with 'holdout'",
+        help="'all' is dev+test; the interview eval's held-out personas run only with 'holdout' or 'holdout2'",
     )
     p.add_argument("--out", help="write the results as JSON to this file")
     p.set_defaults(func=cmd_eval)

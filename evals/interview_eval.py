@@ -18,7 +18,13 @@ from knowledge.corpus import Case, load_corpus
 
 PERSONAS = Path(__file__).resolve().parent / "interviews" / "personas.jsonl"
 HOLDOUT = PERSONAS.with_name("holdout.jsonl")
-"""The held-out split: never tuned on, run only with `--split holdout`, never part of `--split all`."""
+"""The first held-out split (h01-h14): run once untouched, seen since; run only with `--split holdout`."""
+HOLDOUT2 = PERSONAS.with_name("holdout2.jsonl")
+"""The fresh held-out split (k01-k16): never tuned on, run only with `--split holdout2`, aggregates only."""
+HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2}
+"""Split name -> file of the splits kept out of `--split all`."""
+UNSEEN = frozenset({"holdout2"})
+"""Held-out splits nobody has tuned on: only aggregate rows are printed (per-persona results go to --out)."""
 LEAK_WINDOW = 8
 WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."
 """One message per case before timing: it fills the per-case caches (fact phrases, points, probes) a real
@@ -53,18 +59,22 @@ def load_personas(path: Path = PERSONAS) -> list[Persona]:
 
 
 def select_personas(split: str = "all") -> list[Persona]:
-    """The personas of one split: `dev`, `test`, `all` (dev and test, never holdout) or `holdout` (holdout.jsonl)."""
-    if split == "holdout":
-        return [p for p in load_personas(HOLDOUT) if p.split == "holdout"]
-    return [p for p in load_personas() if p.split != "holdout" and (split == "all" or p.split == split)]
+    """The personas of one split: `dev`, `test`, `all` (dev and test, never a held-out one) or a HELD_OUT split."""
+    if split in HELD_OUT:
+        return [p for p in load_personas(HELD_OUT[split]) if p.split == split]
+    return [p for p in load_personas() if p.split not in HELD_OUT and (split == "all" or p.split == split)]
 
 
 def holdout_note() -> str:
-    """The line printed on dev/test runs saying the holdout exists and how it is run."""
-    count = len(load_personas(HOLDOUT)) if HOLDOUT.is_file() else 0
+    """The line printed on dev/test runs saying the held-out splits exist and how they are run."""
+    parts = [
+        f"{name} ({len(load_personas(path))} personas, {path.name}{', unseen' if name in UNSEEN else ', seen'})"
+        for name, path in HELD_OUT.items()
+        if path.is_file()
+    ]
     return (
-        f"note: a holdout split of {count} personas ({HOLDOUT.name}) exists; it is not part of dev, test or all "
-        "and is run only with --split holdout (do not tune on it)"
+        f"note: held-out splits {'; '.join(parts)} are not part of dev, test or all; run them with "
+        f"{' or '.join('--split ' + name for name in HELD_OUT)} (do not tune on an unseen one)"
     )
 
 
@@ -228,17 +238,17 @@ def main(split: str = "all", out: str | None = None) -> int:
         step(state, WARMUP_MESSAGE, embedder=embedder)
     results = [run_persona(p, embedder) for p in tqdm(personas, desc="interviews", unit="persona", leave=False)]
     rows = []
-    for name in ("holdout",) if split == "holdout" else ("dev", "test", "all"):
+    for name in (split,) if split in HELD_OUT else ("dev", "test", "all"):
         chosen = [(p, r) for p, r in zip(personas, results, strict=True) if name == "all" or p.split == name]
         if chosen:
             rows.append({"split": name, **summarise([p for p, _ in chosen], [r for _, r in chosen])})
     print(format_table(rows))
-    for name in ("dev", "test", "holdout"):
+    for name in ("dev", "test", *HELD_OUT):
         chosen = [(p, r) for p, r in zip(personas, results, strict=True) if p.split == name]
         if chosen:
             print(f"{name}: " + _how_line([p for p, _ in chosen], [r for _, r in chosen]))
-    if split == "holdout":  # aggregates only on screen, so the holdout is not tuned persona by persona
-        print("\nholdout: per-persona flag differences are not printed (they are in --out)")
+    if split in UNSEEN:  # aggregates only on screen, so an unseen split is not tuned persona by persona
+        print(f"\n{split}: per-persona flag differences are not printed (they are in --out)")
     else:
         misses = [
             (p.id, sorted(set(p.failure_modes) ^ set(r["flags"]))) for p, r in zip(personas, results, strict=True)

@@ -34,7 +34,7 @@ def test_retrieval_labels_point_at_existing_sections() -> None:
 def test_interview_personas_and_holdout_pass_their_validator(capsys: pytest.CaptureFixture[str]) -> None:
     assert interview_validate.main() == 0
     out = capsys.readouterr().out
-    assert "== personas.jsonl" in out and "== holdout.jsonl" in out
+    assert "== personas.jsonl" in out and "== holdout.jsonl" in out and "== holdout2.jsonl" in out
 
 
 def test_holdout_labels_fit_their_cases() -> None:
@@ -106,3 +106,22 @@ def test_cli_accepts_split_holdout_for_the_interview_eval_only(capsys: pytest.Ca
     assert cli.build_parser().parse_args(["eval", "interview"]).split == "all"
     assert cli.run(["eval", "retrieval", "--split", "holdout"]) != 0
     assert "--split holdout exists only for the interview eval" in capsys.readouterr().err
+
+
+def test_holdout2_is_its_own_split_kept_out_of_everything_else() -> None:
+    fresh = {r["id"] for r in _records(interview_eval.HOLDOUT2)}
+    assert len(fresh) >= 12 and all(i.startswith("k") for i in fresh)
+    others = {r["id"] for path in (interview_eval.PERSONAS, interview_eval.HOLDOUT) for r in _records(path)}
+    assert not fresh & others
+    assert {p.id for p in interview_eval.select_personas("holdout2")} == fresh
+    assert not fresh & {p.id for p in interview_eval.select_personas("all")}
+    assert not fresh & {p.id for p in interview_eval.select_personas("holdout")}
+    assert "holdout2" in interview_eval.UNSEEN and "--split holdout2" in interview_eval.holdout_note()
+
+
+def test_cli_accepts_split_holdout2_for_the_interview_eval_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent import cli
+
+    assert cli.build_parser().parse_args(["eval", "interview", "--split", "holdout2"]).split == "holdout2"
+    assert cli.run(["eval", "grading", "--split", "holdout2"]) != 0
+    assert "--split holdout2 exists only for the interview eval" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Collection
 
 from agent.grading.analysis import Analysis, analyse
 from agent.grading.coverage import Embedder
@@ -112,8 +113,8 @@ def _dimension_raw(a: Analysis, step: str, level: str) -> float:
     return 1.0 + 1.6 * frac + 1.0 * kind_frac + 0.5 * depth + LEVEL_OFFSET[level]
 
 
-def _communication_raw(a: Analysis, level: str) -> float:
-    tradeoffs = len(tradeoff_sentences(a))
+def _communication_raw(a: Analysis, level: str, tradeoffs_settled: bool = False) -> float:
+    tradeoffs = max(len(tradeoff_sentences(a)), 1 if tradeoffs_settled else 0)
     steps_reached = sum(bool(a.step_sentences(s)) for s in STEPS)
     headed = sum(a.headed(s) for s in STEPS)
     structure = 0.3 if headed >= 4 or a.signals.has("communication", "structure") else 0.0
@@ -189,8 +190,20 @@ def _validate(answer: str, case_id: str, level: str) -> None:
         raise GradingInputError("the answer is empty")
 
 
-def grade_answer(answer: str, case_id: str, level: str = "senior", *, embedder: Embedder | None = None) -> Scorecard:
-    """Grade a written answer (plain text or markdown) for a case at a level; deterministic and offline."""
+def grade_answer(
+    answer: str,
+    case_id: str,
+    level: str = "senior",
+    *,
+    embedder: Embedder | None = None,
+    settled: Collection[str] = (),
+) -> Scorecard:
+    """Grade a written answer (plain text or markdown) for a case at a level; deterministic and offline.
+
+    `settled` names absence-type modes that the surrounding conversation settles (an interview where the
+    candidate asked for the sizes and used them): they are neither findings nor caps, and a settled
+    `no_tradeoffs` counts as one trade-off for communication. A written answer alone has none.
+    """
     _validate(answer, case_id, level)
     text, notes = sanitize(answer)
     injection = find_injection(text)
@@ -200,11 +213,13 @@ def grade_answer(answer: str, case_id: str, level: str = "senior", *, embedder: 
     corpus = load_corpus()
     case = corpus.case(case_id)
     a = analyse(case, content, embedder if embedder is not None else default_embedder())
-    findings = detect_failure_modes(a, corpus)
+    detected = detect_failure_modes(a, corpus)
+    findings = [f for f in detected if f.id not in settled]
+    dropped = sorted({f.id for f in detected} - {f.id for f in findings})
     flagged = {f.id for f in findings}
 
     raws: dict[str, float] = {s: _dimension_raw(a, s, level) for s in STEPS}
-    raws[COMMUNICATION] = _communication_raw(a, level)
+    raws[COMMUNICATION] = _communication_raw(a, level, tradeoffs_settled="no_tradeoffs" in settled)
     for f in findings:
         raws[f.step] = min(raws[f.step], MODE_CAPS[f.id])
     caps_by_step: dict[str, int] = {}
@@ -235,6 +250,8 @@ def grade_answer(answer: str, case_id: str, level: str = "senior", *, embedder: 
     practice = [d for d in order if dims[d].score <= 2][:3] or order[:1]
     if injection.attempt:
         notes.append("text addressing the grader was removed before grading and earned nothing")
+    if dropped:
+        notes.append(f"settled in the conversation, not counted as failure modes: {', '.join(dropped)}")
     return Scorecard(
         case_id=case_id,
         level=level,

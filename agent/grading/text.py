@@ -41,6 +41,10 @@ _DISMISS = re.compile(
       | (?:just|simply)\s+(?:put|wrap|throw|stick)\s+(?:it|the\s+model)
       | won'?t\s+be\s+(?:needed|necessary) | don'?t\s+matter | doesn'?t\s+matter | ignore | irrelevant
       | good\s+enough\s+without | (?:we|i)\s+(?:can|could|will|'ll)\s+(?:drop|omit)
+      | (?:i'?d|i\s+would|we'?d|we\s+would|i'?ll|we'?ll|let'?s)\s+leave\s+(?:\w+\s+){0,6}?to\s+(?:the\s+)?
+            (?:infra\w*|platform|ops|devops|sre|backend|engineering|software|other)
+      | (?:someone|somebody)\s+else'?s\s+(?:job|problem|concern)
+      | (?:not|isn'?t)\s+(?:really\s+)?(?:the\s+|an?\s+|our\s+)?ml\s+(?:part|problem|concern|question|work|side)
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )

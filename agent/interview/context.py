@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from agent.grading.injection import find_injection
-from agent.grading.scorecard import Scorecard
 from agent.grading.signals import SIGNALS
 from agent.grading.text import normalize, strip_markup
 from agent.interview.state import InterviewState
@@ -99,34 +98,11 @@ def settled(state: InterviewState, case: Case, mode: str, texts: list[str] | Non
     return False
 
 
-def _drop_from_summary(summary: str, dropped: set[str]) -> str:
-    """The grader's summary without the dropped mode ids in its list of problems (an emptied list goes)."""
-    out = []
-    for sentence in re.split(r"(?<=\.)\s+", summary):
-        head, colon, rest = sentence.partition(": ")
-        if colon and head in ("Main problems", "Smaller gaps"):
-            ids = [i for i in rest.rstrip(".").split(", ") if i not in dropped]
-            if not ids:
-                continue
-            sentence = f"{head}: {', '.join(ids)}."
-        out.append(sentence)
-    return " ".join(out)
-
-
-def in_context(state: InterviewState, card: Scorecard) -> Scorecard:
-    """The final scorecard without the absence-type modes the conversation settles (scores stay the grader's)."""
+def settled_modes(state: InterviewState) -> frozenset[str]:
+    """The absence-type modes the interview as a whole settles: the grader neither reports nor caps them."""
     case = load_corpus().case(state.case_id)
-    dropped = {f.id for f in card.failure_modes if f.id in CONTEXT_MODES and settled(state, case, f.id)}
-    if not dropped:
-        return card
-    note = f"settled in the conversation, not counted as failure modes: {', '.join(sorted(dropped))}"
-    return card.model_copy(
-        update={
-            "failure_modes": [f for f in card.failure_modes if f.id not in dropped],
-            "summary": _drop_from_summary(card.summary, dropped),
-            "notes": [*card.notes, note],
-        }
-    )
+    texts = [_said(t.text) for t in state.candidate_turns()]
+    return frozenset(m for m in CONTEXT_MODES if settled(state, case, m, texts))
 
 
 __all__ = [
@@ -134,8 +110,8 @@ __all__ = [
     "GOAL_KEYS",
     "SCALE_KEYS",
     "goal_taken_up",
-    "in_context",
     "scale_given",
     "settled",
+    "settled_modes",
     "tradeoff_argued",
 ]

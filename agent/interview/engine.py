@@ -13,9 +13,9 @@ from agent.grading.coverage import Embedder
 from agent.grading.offline import GradingInputError, default_embedder, grade_answer
 from agent.grading.scorecard import DimensionScore, Scorecard
 from agent.interview.analyse import MessageAnalysis, analyse
-from agent.interview.context import in_context
+from agent.interview.context import settled_modes
 from agent.interview.memo import memo
-from agent.interview.policy import Move, decide
+from agent.interview.policy import Move, decide, focus
 from agent.interview.respond import respond, variant
 from agent.interview.state import DEFAULT_TURN_BUDGET, Clock, InterviewState, Pacing, RaisedFlag, Turn
 from knowledge.corpus import Case, load_corpus
@@ -140,7 +140,7 @@ def step(
         budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
         a, review = review_message(new, a, case, model, token_budget=budget)
     move = decide(new, a)
-    cand_meta: dict[str, Any] = {"truncated": a.truncated, "facts_asked": a.facts_asked}
+    cand_meta: dict[str, Any] = {"truncated": a.truncated, "facts_asked": a.facts_asked, "focus": focus(a)}
     if a.injection:
         cand_meta["injection"] = True
     candidate = Turn(role="candidate", text=a.text, phase=new.phase, move=_candidate_move(a), at=at, meta=cand_meta)
@@ -193,12 +193,14 @@ def finish(state: InterviewState, *, embedder: Embedder | None = None) -> Interv
     text = candidate_text(new)
     try:
         card = grade_answer(
-            text, new.case_id, new.level, embedder=memo(embedder if embedder is not None else default_embedder())
+            text,
+            new.case_id,
+            new.level,
+            embedder=memo(embedder if embedder is not None else default_embedder()),
+            settled=settled_modes(new),
         )
     except GradingInputError:
         card = _empty_scorecard(new)
-    else:
-        card = in_context(new, card)
     new.finished = True
     new.scorecard = card
     _debrief(new, card)

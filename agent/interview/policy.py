@@ -164,16 +164,18 @@ def _touched(step: str, covered: set[str], seen: set[str], case: Case) -> bool:
     return len(signals) >= 2 or any(p.id in covered for p in case.points.get(step, []))
 
 
-def _left(state: InterviewState, target: str, covered: set[str], seen: set[str], case: Case) -> list[str]:
+def _left(
+    state: InterviewState, a: MessageAnalysis, target: str, covered: set[str], seen: set[str], case: Case
+) -> list[str]:
     """Steps to check when the candidate moves on to `target`.
 
-    Those the interview has been in and the candidate worked on (a step jumped over and never discussed
-    is left for the end, in case the candidate comes back to it), and the requirements (whose modes wait
+    Those the interview has been in and the candidate spent a message on (a step jumped over, or opened
+    by the interviewer and not taken up, is gone back to later), and the requirements (whose modes wait
     for LATE_MODES) once the design is under way.
     """
     visited = {t.phase for t in state.turns} | {state.phase}
     passed = STEPS[STEPS.index(state.phase) : STEPS.index(target)]
-    steps = [s for s in passed if s in visited and _touched(s, covered, seen, case)]
+    steps = [s for s in passed if s in visited and _touched(s, covered, seen, case) and _answered(state, a, s)]
     if STEPS[0] not in steps and STEPS.index(target) >= STEPS.index(LATE_MODES["no_scale_estimate"]):
         steps.insert(0, STEPS[0])
     return steps
@@ -198,6 +200,39 @@ def _follow(state: InterviewState, a: MessageAnalysis) -> str | None:
 
 def _case(state: InterviewState) -> Case:
     return load_corpus().case(state.case_id)
+
+
+FOCUS_MIN_SENTENCES = 2
+"""Sentences about a step that make it (one of) the focus of a message."""
+
+
+def focus(a: MessageAnalysis) -> list[str]:
+    """The steps a message works on: those it names as headings, and those most of its sentences are about."""
+    most = max(a.step_weight.values(), default=0)
+    heavy = {s for s, n in a.step_weight.items() if n == most and n >= FOCUS_MIN_SENTENCES}
+    return [s for s in STEPS if s in heavy or s in a.heads]
+
+
+def _answered(state: InterviewState, a: MessageAnalysis, step: str) -> bool:
+    """Whether the candidate has spent a message on `step` (this one included)."""
+    return step in focus(a) or any(step in t.meta.get("focus", ()) for t in state.candidate_turns())
+
+
+def _skipped(state: InterviewState, a: MessageAnalysis, phase: str) -> str | None:
+    """The first design step before `phase` that the candidate never spent a message on, not yet gone back to.
+
+    The requirements are not gone back to (asking for them late is its own failure mode).
+    """
+    back = {t.meta.get("went_back") for t in state.turns if t.role == "interviewer"}
+    for step in STEPS[1 : STEPS.index(phase)]:
+        if step not in back and not _answered(state, a, step):
+            return step
+    return None
+
+
+def _go_back(state: InterviewState, step: str) -> Move:
+    """Return to a step the candidate jumped over, before naming it as a gap."""
+    return Move(kind="move_on", phase=step, reason="skipped", step_changed=True, opener=seed(state, "back", step))
 
 
 def _next_step(case: Case, current: str, covered: set[str]) -> str | None:
@@ -297,7 +332,8 @@ def _wrap_up(state: InterviewState, a: MessageAnalysis, reason: str) -> Move:
 def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str]) -> Move:
     nxt = _next_step(case, state.phase, covered)
     if nxt is None:
-        return _wrap_up(state, a, "done")
+        back = _skipped(state, a, STEPS[-1])
+        return _go_back(state, back) if back is not None else _wrap_up(state, a, "done")
     leaving = [state.phase, *[s for s in STEPS[STEPS.index(state.phase) + 1 : STEPS.index(nxt)]]]
     if STEPS[0] not in leaving and STEPS.index(nxt) >= STEPS.index(LATE_MODES["no_scale_estimate"]):
         leaving.insert(0, STEPS[0])
@@ -341,7 +377,7 @@ def _design(
         move.pending = pending
         return move
     if target is not None:
-        found = absences(state, a, _left(state, target, covered, seen, case), MAX_FLAGS_ON_MOVE, reached=target)
+        found = absences(state, a, _left(state, a, target, covered, seen, case), MAX_FLAGS_ON_MOVE, reached=target)
         if found:
             move = _flag(state, found, target, "left")
             move.pending = pending
@@ -356,6 +392,11 @@ def _design(
             return _wrap_up(state, a, "candidate")
         return _flag(state, found, phase, "closing")
     if phase == STEPS[-1] and not swept and (STEPS[-1] in a.heads or STEPS[-1] in a.steps_addressed):
+        back = _skipped(state, a, phase)
+        if back is not None and not a.asks:
+            move = _go_back(state, back)
+            move.pending = pending
+            return move
         found = absences(state, a, [*STEPS, "communication"], MAX_FLAGS_AT_CLOSE)
         if found:
             return _flag(state, found, phase, "end_of_design")
@@ -439,5 +480,6 @@ __all__ = [
     "absences",
     "budget_over",
     "decide",
+    "focus",
     "seed",
 ]

@@ -193,6 +193,9 @@ def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[st
                 "interview_move_on_flag", pick, remark=said, source=sources, step_title=title, question=question
             )
             meta["citations"] = [c for m in move.flags for c in _cite(m, case)]
+        elif move.reason == "skipped":
+            body = variant("interview_move_back", pick, step_title=title, question=question)
+            meta["went_back"] = move.phase
         else:
             body = variant("interview_move_on", pick, step_title=title, question=question)
     elif move.kind == "wrap_up":

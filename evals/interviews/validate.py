@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
-"""Validate the scripted mock-interview personas (personas.jsonl, holdout.jsonl) against the contract and the KB.
+"""Validate the scripted mock-interview personas (personas.jsonl, holdout.jsonl, holdout2.jsonl) against the contract and the KB.
 
 Checks that every line parses as a JSON object with exactly the documented fields; ids are unique across
-both files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl);
+all files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl, `kNN` in holdout2.jsonl);
 each case exists as knowledge/cases/<id>.md; level, band and split are legal; turns are 8-20 strings;
 failure modes are contract ids, listed once, in contract order, and applicable to the case (both the
 contract's applicability table and the case file's front matter are consulted); every facts_asked entry
 points at a turn in range, turns are listed once and in order, and each key is a `- **key**` bullet of
 that case's `## Fact sheet`, unless it starts with "unlisted:" (then the rest must not be a fact key of
 the case). Also checks the set-level requirements (at least 16 personas over at least 8 cases, a
-leak-bait persona, a multi-fact turn, an unlisted fact, a roughly even dev/test split; for the holdout at
-least 12 personas over at least 10 cases and every level) and prints the counts used in README.md.
-personas.jsonl holds the `dev` and `test` splits, holdout.jsonl only the `holdout` split.
+leak-bait persona, a multi-fact turn, an unlisted fact, a roughly even dev/test split; for each holdout
+file at least 12 personas over at least 10 cases and every level) and prints the counts used in README.md.
+personas.jsonl holds the `dev` and `test` splits, holdout.jsonl only the `holdout` split and holdout2.jsonl
+only the `holdout2` split.
 Exit status 1 on any error.
 
-Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl and holdout.jsonl)
+Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl, holdout.jsonl, holdout2.jsonl)
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ FIELDS = [
 ]
 LEVELS = ["mid", "senior", "staff"]
 BANDS = ["strong_no_hire", "lean_no_hire", "lean_hire", "strong_hire"]
-SPLITS = ["dev", "test", "holdout"]
+SPLITS = ["dev", "test", "holdout", "holdout2"]
 HOLDOUT = "holdout"
+HOLDOUT2 = "holdout2"
+HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2)
 MIN_TURNS, MAX_TURNS = 8, 20
 MIN_PERSONAS, MIN_CASES = 16, 8
 MIN_HOLDOUT_PERSONAS, MIN_HOLDOUT_CASES = 12, 10
-ID_PATTERNS = {"dev": r"p\d{2,3}", "test": r"p\d{2,3}", HOLDOUT: r"h\d{2,3}"}
+ID_PATTERNS = {"dev": r"p\d{2,3}", "test": r"p\d{2,3}", HOLDOUT: r"h\d{2,3}", HOLDOUT2: r"k\d{2,3}"}
 UNLISTED = "unlisted:"
 
 
@@ -129,7 +132,10 @@ def check_facts_asked(pid: str, facts: Any, n_turns: int, keys: list[str]) -> li
 
 
 def file_splits(path: Path) -> list[str]:
-    """The splits a persona file may hold: only `holdout` in a file named holdout*, else `dev` and `test`."""
+    """The splits a persona file may hold: only `holdout2` in a file named holdout2*, only `holdout` in any other
+    holdout* file, else `dev` and `test`."""
+    if path.name.startswith(HOLDOUT2):
+        return [HOLDOUT2]
     return [HOLDOUT] if path.name.startswith(HOLDOUT) else ["dev", "test"]
 
 
@@ -244,7 +250,7 @@ def report(records: list[dict[str, Any]], mode_ids: list[str]) -> None:
 
 
 def set_errors(records: list[dict[str, Any]], holdout: bool = False) -> list[str]:
-    """Errors in one file's set as a whole (the holdout file has its own minimums)."""
+    """Errors in one file's set as a whole (the holdout files have their own minimums)."""
     errors: list[str] = []
     need_personas, need_cases = (MIN_HOLDOUT_PERSONAS, MIN_HOLDOUT_CASES) if holdout else (MIN_PERSONAS, MIN_CASES)
     if len(records) < need_personas:
@@ -293,12 +299,12 @@ def validate_file(
         if ok is not None and not errs:
             records.append(ok)
     if not errors:
-        errors += set_errors(records, holdout=splits == [HOLDOUT])
+        errors += set_errors(records, holdout=splits[0] in HOLDOUT_SPLITS)
     return [f"{path.name}: {e}" for e in errors], records
 
 
 def main(*paths: Path) -> int:
-    """Validate the persona files (default: personas.jsonl and holdout.jsonl); print errors or counts; exit status."""
+    """Validate the persona files (default: personas.jsonl, holdout.jsonl, holdout2.jsonl); print errors or counts; exit status."""
     mode_ids, restricted = contract_modes(CONTRACT)
     files = list(paths) or DEFAULT_FILES
     seen: set[str] = set()
@@ -319,7 +325,7 @@ def main(*paths: Path) -> int:
     return 0
 
 
-DEFAULT_FILES = [HERE / "personas.jsonl", HERE / "holdout.jsonl"]
+DEFAULT_FILES = [HERE / "personas.jsonl", HERE / "holdout.jsonl", HERE / "holdout2.jsonl"]
 
 if __name__ == "__main__":
     sys.exit(main(*(Path(a) for a in sys.argv[1:])))
