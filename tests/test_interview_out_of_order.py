@@ -60,3 +60,13 @@ def test_the_grader_neither_reports_nor_caps_a_settled_mode(embedder: Any) -> No
     assert settled.dimensions["communication"].score > plain.dimensions["communication"].score
     assert any("no_tradeoffs" in note for note in settled.notes)
     assert settled.overall >= plain.overall
+
+
+def test_a_model_named_while_still_asking_is_not_yet_a_missing_baseline(embedder: Any) -> None:
+    asking = "I'm thinking a transformer over the user's history for this. How many posts are eligible per load?"
+    state = _run([asking], embedder)
+    assert "no_baseline" not in state.flagged()
+    baseline = "Model: the hand-tuned score is my baseline to beat, then the transformer over the history."
+    assert "no_baseline" not in _run([asking, baseline], embedder).flagged()
+    no_baseline = "Model: a transformer over the user's history, with attention over the last 500 posts."
+    assert "no_baseline" in _run([asking, no_baseline], embedder).flagged()

@@ -65,7 +65,7 @@ _CLOSING = re.compile(
     r"\b(?:(?:(?:i\s+think|so|ok(?:ay)?|and|well)\s*,?\s+)?that'?s\s+(?:(?:everything|all|it)"
     r"(?:\s+(?:for\s+now|from\s+me|i\s+have|i'?ve\s+got|i\s+can\s+think\s+of|really))?"
     r"|the\s+(?:whole|core|end|full|gist|shape)\s+(?:of\s+(?:the|my)\s+)?(?:design|pipeline|system|answer|"
-    r"solution|plan|thing|it)|(?:about|pretty\s+much)\s+(?:it|everything|all))\s*(?:[.!?]|$)"
+    r"solution|plan|thing|it)|my\s+(?:whole\s+|full\s+)?(?:design|answer|solution|plan|proposal)|(?:about|pretty\s+much)\s+(?:it|everything|all))\s*(?:[.!?]|$)"
     r"|(?:i\s+think\s+)?that\s+covers\s+(?:it|everything)|can\s+we\s+(?:wrap|stop|finish|end)"
     r"|(?:i'?m|i\s+am)\s+done\b|nothing\s+(?:else|more)\s+to\s+add)",
     re.IGNORECASE,
@@ -187,9 +187,15 @@ def _original(text: str, found: str) -> str:
 
 
 def _walked_into(
-    case: Case, state: InterviewState, ga: grading_analysis.Analysis, has_questions: bool
+    case: Case, state: InterviewState, ga: grading_analysis.Analysis, has_questions: bool, at_model: bool = True
 ) -> list[tuple[str, str]]:
-    """Doing-type failure modes present in this message, given what the candidate said before."""
+    """Doing-type failure modes present in this message, given what the candidate said before.
+
+    A complex model with no baseline counts only once the candidate is at the model (`at_model`: the
+    interview has reached it, or the message is headed with it, or asks nothing and is mostly about it),
+    or when a simple model is dismissed; a model named in passing while clarifying may still get its
+    baseline when the model is discussed.
+    """
     applicable = set(applicable_failure_modes(case.id)) - set(state.flagged())
     kinds = {f"{h.step}.{h.name}" for h in ga.signals.hits}
     found: list[tuple[str, str]] = []
@@ -209,7 +215,7 @@ def _walked_into(
             dismissed = any(
                 c.dismissed and re.search(r"baseline|simple|heuristic", c.text) for s in ga.sentences for c in s.clauses
             )
-            if "modeling.complex_model" in kinds or dismissed:
+            if ("modeling.complex_model" in kinds and at_model) or dismissed:
                 evidence = DETECTORS[mode](ga)
         elif mode == "model_first":
             elsewhere = [k for k in state.signals_seen if k.split(".")[0] in ("data", "evaluation", "serving")]
@@ -305,7 +311,13 @@ def analyse(
         return a
     if a.unknown_topics and not _on_topic(case, " ".join(t for _, t in a.unknown_topics)):
         a.off_topic, a.unknown_topics = True, []
-    a.walked_into = _walked_into(case, state, ga, bool(a.questions))
+    mostly_model = a.step_weight.get("modeling", 0) == max(a.step_weight.values(), default=-1)
+    at_model = (
+        STEPS.index(state.phase) >= STEPS.index("modeling")
+        or "modeling" in a.heads
+        or (mostly_model and not a.questions)  # a message about the model that asks nothing
+    )
+    a.walked_into = _walked_into(case, state, ga, bool(a.questions), at_model)
     known = set(state.tradeoffs_asked) | {p.id for p in state.pending_tradeoffs}
     hits = _tradeoff_hits(case, [s.kept for s in statements if s.kept], known)
     a.tradeoffs = [(tid, _original(text, option)) for tid, option in hits]

@@ -372,8 +372,7 @@ def _design(
     target = _follow(state, a)
     phase = target or state.phase
     if a.walked_into:
-        mode, evidence = a.walked_into[0]
-        move = _flag(state, [(mode, evidence)], phase, "walked_into")
+        move = _flag(state, a.walked_into[:MAX_FLAGS_ON_MOVE], phase, "walked_into")
         move.pending = pending
         return move
     if target is not None:
