@@ -109,6 +109,8 @@ def _facts_block(move: Move) -> list[str]:
     lines = ["Give the candidate these facts, each with every number exactly as written, and nothing more:"]
     for fact in move.facts:
         note = " (they stated this as an assumption: confirm or correct it)" if fact.assumption else ""
+        if fact.confirmed:
+            note = " (they already stated these numbers correctly: just confirm briefly)"
         lines.append(f"- {fact.key.replace('_', ' ')}: {' '.join(fact.value.split())}{note}")
     return lines
 
@@ -265,7 +267,7 @@ class Guard:
         """The guard of one turn: hidden runs minus anything the prompt itself shows."""
         shown = "\n".join(m.content for m in prompt)
         hidden = set().union(*(_runs(t) for t in hidden_texts(state, move, case))) - _runs(shown)
-        required = {f.key: _numbers(f.value) for f in move.facts}
+        required = {f.key: _numbers(f.value) for f in move.facts if not f.confirmed}
         return cls(hidden, set(_numbers(shown)), required)
 
     def leaks(self, text: str) -> bool:

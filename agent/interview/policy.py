@@ -57,6 +57,8 @@ class FactReply(BaseModel):
     value: str
     invented: bool = False
     assumption: bool = False
+    confirmed: bool = False
+    """The candidate already stated this fact's numbers in the message: confirm rather than read it out."""
 
 
 class Move(BaseModel):
@@ -307,13 +309,25 @@ def _probe(
 def _answer(state: InterviewState, a: MessageAnalysis, case: Case) -> Move:
     facts: list[FactReply] = []
     assumptions = {f.key for q in a.questions if q.assumption for f in q.facts}
+    stated = _numbers(a.text)
     for key in a.facts_asked:
-        facts.append(FactReply(key=key, value=case.fact_answer(key), assumption=key in assumptions))
+        value = case.fact_answer(key)
+        own = _numbers(value)
+        confirmed = bool(own) and len(own & stated) >= min(2, len(own))
+        facts.append(FactReply(key=key, value=value, assumption=key in assumptions, confirmed=confirmed))
     for key, question in a.unknown_topics:
         value = state.facts_invented.get(key) or invent(key, question, f"{state.session_id}|{key}")
         facts.append(FactReply(key=key, value=value, invented=True))
     pushback = _stance_pushback(case) if a.design_choice else ""
     return Move(kind="answer", phase=state.phase, facts=facts, pushback=pushback, counts_for_step=False)
+
+
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _numbers(text: str) -> set[str]:
+    """The numbers written in a text, without thousands separators ('3,000' and '3000' are one)."""
+    return {m.group(0).replace(",", "").rstrip(".") for m in _NUMBER.finditer(text)}
 
 
 def _wrap_up(state: InterviewState, a: MessageAnalysis, reason: str) -> Move:

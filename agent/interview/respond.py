@@ -49,7 +49,9 @@ def _lower_first(text: str) -> str:
 def _facts_text(move: Move, pick: int) -> str:
     """The facts of a move as plain sentences, linked naturally; confirmed assumptions marked as such."""
     parts: list[str] = []
-    for i, fact in enumerate(move.facts):
+    if any(f.confirmed for f in move.facts):
+        parts.append(variant("interview_fact_confirmed", pick))
+    for i, fact in enumerate(f for f in move.facts if not f.confirmed):
         value = _sentence(fact.value)
         if fact.assumption and not fact.invented:
             parts.append(variant("interview_fact_assumed", pick + i, fact=_lower_first(value)))
