@@ -55,12 +55,13 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"for (?:each|every|a|an|any) [^.;]{1,80}?(?:we |i |i'?d |the model |it )?"
             r"(?:predict|estimate|score|classify|output|compute|regress)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|transformer) (?:that )?"
-            r"(?:takes|reads|consumes|sees|ingests|is fed)"
+            r"(?:takes|reads|consumes|sees|ingests|is fed)|(?:go|goes) in(?:to (?:the|a) (?:model|network))?"
         ),
         "output": _rx(
             r"outputs?|predicts?|predicting|returns? (?:a|the|an) (?:ranked|sorted|list|score|probability)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|it|they|both) produces?|the score is|"
-            r"ranked list|top[- ]?k|top[- ]?\d+|scores? (?:each|every)|probability (?:of|that)|estimates?"
+            r"ranked list|top[- ]?k|top[- ]?\d+|scores? (?:each|every)|probability (?:of|that)|estimates?|"
+            r"comes? out(?! of)"
         ),
         "label": _rx(
             r"labels?|labell?ed|ground truth|target variable|targets?|positives?|negatives?|y =|"
@@ -176,10 +177,12 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"fall ?backs?|falls back|graceful(?:ly)? degrad\w*|degraded (?:mode|answer|response|results?)|"
             r"circuit[- ]breaker|fail[- ](?:open|closed)|fails? (?:open|closed)|default (?:to|value|feed|list|"
             r"ranking|score|decision|results?|prediction)s?|backup model|roll ?back|previous model version|"
-            r"if (?:the|a|an|any|one|some) (?:[\w-]+ ){0,3}?(?:model|service|feature store|features?|ranker|scorer|"
-            r"encoder|shard|index|server|call|lookup|classifier|detector|dependency|api) (?:is |are )?"
-            r"(?:down|fails?(?! to)|times? out|timed out|unavailable|slow|missing|stale|overloaded|errors?)|"
-            r"serve (?:cached|popular|trending|the previous|a default)|missing features?"
+            r"if (?:the|a|an|any|one|some) (?:[\w-]+ ){0,3}?(?:model|service|feature store|features?|(?:re)?ranker|"
+            r"scorer|encoder|shard|index|server|call|lookup|classifier|detector|dependency|api|gpu pool|pool|cluster) "
+            r"(?:is |are )?(?:down|fails?(?! to)|times? out|timed out|unavailable|slow|missing|stale|overloaded|"
+            r"saturated|unreachable|errors?)|"
+            r"serve (?:cached|popular|trending|the previous|a default)|missing features?|"
+            r"(?:rather than|instead of) (?:an? )?(?:error|empty (?:page|result|list|response)|blank)"
         ),
         "rollout": _rx(r"canary|shadow|gradual rollout|ramp\w*|staged rollout|versioning|blue[- ]green"),
     },
@@ -215,7 +218,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"explor\w+ (?:slots?|share|slice|traffic|budget|rate|bucket|arms?|polic\w+)|epsilon|bandits?|"
             r"randomi[sz]ed (?:slots|traffic|exploration|holdout)|propensity|ips|"
             r"hold[- ]?outs?|popularity bias|rich[- ]get[- ]richer|counterfactual|reject inference|"
-            r"self[- ]reinforc\w*|degenerate loop"
+            r"self[- ]reinforc\w*|degenerate loop|position as an? (?:training |model |input )?feature|"
+            r"(?:inflated|biased|skewed|driven) (?:partly )?by (?:the |their |its )?(?:position|rank|slot|placement)"
         ),
     },
     "communication": {

@@ -1,0 +1,46 @@
+"""Plain-English phrasings the offline grader must read: fallbacks, framing, position bias, handing serving off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.grading.analysis import analyse
+from agent.grading.offline import grade_answer
+from knowledge.corpus import load_corpus
+
+
+def _kinds(case_id: str, text: str, embedder: Any) -> set[str]:
+    a = analyse(load_corpus().case(case_id), text, embedder)
+    return {f"{h.step}.{h.name}" for h in a.signals.hits}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "present"),
+    [
+        ("If the reranker times out we return the ANN order rather than an error.", "serving.fallback", True),
+        ("If the GPU pool is saturated we embed with a distilled CPU model.", "serving.fallback", True),
+        ("The reranker is slow to train, so we keep it small.", "serving.fallback", False),
+        ("Features describing the user and the ad go in, a click probability comes out.", "framing.input", True),
+        ("Features describing the user and the ad go in, a click probability comes out.", "framing.output", True),
+        (
+            "Clicks near the top are inflated by position, so position is a training feature.",
+            "monitoring.feedback_loop",
+            True,
+        ),
+        ("Clicks are joined to impressions from the logs.", "monitoring.feedback_loop", False),
+    ],
+)
+def test_signal_phrasings(text: str, kind: str, present: bool, embedder: Any) -> None:
+    assert (kind in _kinds("product-search-ranking", text, embedder)) is present
+
+
+def test_handing_serving_to_another_team_is_ignoring_it(embedder: Any) -> None:
+    answer = (
+        "Model: logistic regression as the baseline, then a multi-task network. Evaluation: AUC offline and an "
+        "A/B test on sessions. How it actually runs in production I'd leave to the infra team, honestly; once the "
+        "model is good they'll wrap it in a service, that's not really the ML part."
+    )
+    card = grade_answer(answer, "news-feed", embedder=embedder)
+    assert "ignores_serving" in {f.id for f in card.failure_modes}
