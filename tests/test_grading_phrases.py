@@ -30,6 +30,7 @@ def _kinds(case_id: str, text: str, embedder: Any) -> set[str]:
             True,
         ),
         ("Clicks are joined to impressions from the logs.", "monitoring.feedback_loop", False),
+        ("Offline, the mean reciprocal rank of the suggestion that was picked.", "evaluation.offline_metric", True),
     ],
 )
 def test_signal_phrasings(text: str, kind: str, present: bool, embedder: Any) -> None:

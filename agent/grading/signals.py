@@ -142,7 +142,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"auc|roc|pr[- ]?auc|precision|recall|f1|f-score|ndcg|mrr|map|mean average precision|"
             r"average precision|log[- ]?loss|rmse|mae|mape|mse|hit ?rate|hits?@\s?\d*|recall@\s?\w*|"
             r"precision@\s?\w*|iou|accuracy|calibration|normali[sz]ed (?:cross[- ])?entropy|offline metrics?|"
-            r"top[- ]?k accuracy|coverage|expected calibration error|brier|p50 error|mean absolute error"
+            r"top[- ]?k accuracy|coverage|expected calibration error|brier|p50 error|mean absolute error|"
+            r"(?:mean )?reciprocal rank"
         ),
         "online_test": _rx(
             r"a/?b[- ]?test\w*|a/b|split test\w*|online (?:experiment|test|evaluation|metric)s?|"

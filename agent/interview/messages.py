@@ -29,6 +29,13 @@ _FISHING = re.compile(
       | \b(?:system|hidden|secret)\s+(?:prompt|instructions?|notes?)\b | \byour\s+(?:instructions|notes|prompt)\b
       | \bwhat\s+(?:points|things)\s+(?:am\s+i|have\s+i)\s+(?:missing|not\s+covered)\b
       | \bjust\s+(?:tell|give)\s+me\b
+      | \bwhat\s+would\s+(?:a|the)\s+(?:[\w-]+\s+){1,2}?(?:candidate|engineer|answer|interviewee)\s+
+            (?:say|write|cover|do)\b
+      | \b(?:print|paste|share|show|give|send|read)\s+(?:me\s+)?(?:out\s+)?(?:the\s+|your\s+|that\s+)?
+            (?:checklist|grading\s+list|list\s+of\s+(?:points|failure\s+modes|criteria))\b
+      | \blist\s+of\s+(?:failure\s+modes|points|criteria|things)\s+(?:you|that\s+you)\s+(?:check|grade|score|mark)
+      | \bpretend\s+(?:you'?re|you\s+are|to\s+be)\s+the\s+(?:grader|examiner|marker)\b
+      | \b(?:the\s+)?main\s+headings\s+(?:would|of\s+(?:the|a)\s+(?:answer|solution))\b
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
