@@ -241,7 +241,13 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             # a justified evolution from one model to the next: "then move to a transformer because ..."
             r"(?:move|moving|go|going|switch\w*|upgrad\w+|graduat\w+|migrat\w+|step\w* up|evolv\w+) (?:\w+ )?to "
             r"(?:a |an |the )?(?:[\w-]+ ){0,3}?(?:model|network|transformer|gbdt|ranker|encoder|classifier|tower|trees|"
-            r"dnn|llm|bert|version|detector|regressor)s?"
+            r"dnn|llm|bert|version|detector|regressor)s?|"
+            # "first a logistic regression, then boosted trees, because ..."
+            r"\bthen (?:a |an |the )?(?:[\w-]+ ){0,3}?(?:model|network|transformer|gbdt|ranker|encoder|classifier|"
+            r"trees|dnn|detector|regressor)s?,? because|"
+            # "trees pick up interactions that the linear model misses"
+            r"(?:that|which) the (?:[\w-]+ ){0,2}?(?:model|baseline|one|network|ranker|classifier|rules?|heuristic)s? "
+            r"(?:misses|miss|can'?t|cannot|lacks?|ignores?|doesn'?t|don'?t)"
         ),
         "reason": _rx(
             r"because|since|due to|so that|which means|given (?:that|the)|as it|as they|this means|"
