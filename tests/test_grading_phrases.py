@@ -32,7 +32,7 @@ def _kinds(case_id: str, text: str, embedder: Any) -> set[str]:
         ("Clicks are joined to impressions from the logs.", "monitoring.feedback_loop", False),
         ("Offline, the mean reciprocal rank of the suggestion that was picked.", "evaluation.offline_metric", True),
         (
-            "First a logistic regression, then boosted trees, because trees find interactions the linear model misses.",
+            "First a logistic regression, then boosted trees: they find interactions that the linear model misses.",
             "communication.compare",
             True,
         ),

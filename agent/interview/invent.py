@@ -39,7 +39,9 @@ _CATEGORIES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
         ("assume it runs in all the markets we serve today, with most traffic from a handful of large ones",),
     ),
     (
-        re.compile(r"\b(?:devices?|mobile|desktop|web|apps?|platforms?)\b"),
+        re.compile(
+            r"\b(?:devices?|mobile|desktop|platforms?|web\s+or\s+(?:mobile|apps?)|(?:mobile|apps?)\s+or\s+web)\b"
+        ),
         ("assume most traffic is on mobile apps and the rest on the web",),
     ),
     (
@@ -49,6 +51,8 @@ _CATEGORIES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
 ]
 _QUANTITY = re.compile(r"\b(?:how\s+many|how\s+much|number\s+of|what\s+(?:percentage|fraction|share|proportion))\b")
 _LEAD = re.compile(r"^(?:(?:first(?:ly)?|so|and|also|ok(?:ay)?|then|last(?:ly)?|one more|quick question)\s*[,:]?\s+)+")
+_EITHER_OR = re.compile(r"\w\s*,?\s+or\s+(?!not\b|so\b)\w")
+"""An either/or question ("is it X, or Y?"): a yes or a no would not answer it."""
 _YES_NO = re.compile(r"^(?:is|are|do|does|did|can|could|will|has|have|was|were)\b")
 
 
@@ -71,11 +75,20 @@ def invent(topic: str, question: str, seed: str) -> str:
         return f"assume a modest number of {subject}, " + _pick(
             ("small next to the overall scale we discussed", "enough to matter but not to dominate the design"), seed
         )
+    if _YES_NO.match(text) and _EITHER_OR.search(text):
+        return _pick(
+            (
+                "both happen in practice; assume the simpler of the options you named, and tell me if your design "
+                "depends on which one it is",
+                "assume the more common of the options you named; if your design needs the other, say why",
+            ),
+            seed,
+        )
     if _YES_NO.match(text):
         return _pick(
             (
-                f"assume yes for {subject}, in a basic form; nothing sophisticated exists yet",
-                f"assume no for {subject} today; if you need it, say what it would take",
+                f"assume yes ({subject}), but only in a basic form; nothing sophisticated exists yet",
+                f"assume not today ({subject}); if your design needs it, say what it would take",
             ),
             seed,
         )

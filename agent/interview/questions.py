@@ -20,7 +20,7 @@ SIM_MARGIN = 0.03
 
 _SPLIT = re.compile(r"(?<=[?.!])\s+|\n+")
 _PIECES = re.compile(
-    r"\s*(?:,|;|\band\s+(?=what|how|who|where|when|which|is|are|do|does|can|any)|\balso\b|\bplus\b)\s*"
+    r"\s*(?:,(?!\s*or\b)|;|\band\s+(?=what|how|who|where|when|which|is|are|do|does|can|any)|\balso\b|\bplus\b)\s*"
 )
 _INTERROGATIVE = re.compile(
     r"^(?:so\s+|and\s+|also\s+|ok(?:ay)?\s+|first(?:ly)?\s*,?\s+)?"
@@ -32,6 +32,11 @@ _REQUEST = re.compile(
     r"do we know|wondering|curious (?:about|how|what|whether)|need to know)\b"
 )
 _ASSUMPTION = re.compile(r"\b(?:assum\w+|let'?s say|suppose|i'?ll take|i will take|i guess)\b")
+_CONFIRM = re.compile(
+    r"\b(?:tell\s+me|let\s+me\s+know)\s+if\s+(?:i|i've|i\s+have|anything|something|that'?s)\b|\bcorrect\s+me\s+if\b"
+    r"|\bdoes\s+that\s+(?:sound|match|look)\s+right\b"
+)
+"""Asking to check the candidate's own numbers (the sentence has one): an assumption to confirm, not a request."""
 _DESIGN_CHOICE = re.compile(
     r"\b(?:(?:should|shall|must)\s+(?:i|we)|do\s+you\s+want\s+(?:me|us)|would\s+you\s+(?:prefer|like|rather|use|pick|"
     r"choose)|(?:is\s+it|would\s+it\s+be)\s+(?:ok|okay|fine|better|acceptable|alright)|which\s+(?:model|approach|"
@@ -166,10 +171,16 @@ def fact_embeddings(case: Case, embedder: Embedder) -> tuple[list[str], npt.NDAr
     return _PHRASES[cache_key]
 
 
+_RELATIVE = re.compile(r"^(?:what|how|where|when|why|which)\s+(?:i|i'd|i'll|i'm|i've|we'd|we'll|we're|you'd)\b")
+"""An opening that starts a statement, not a question ("what I'd do first is ...")."""
+
+
 def is_question(sentence: str) -> bool:
     """True when a sentence asks something (a question mark, an interrogative opening or a request)."""
     text = normalize(sentence)
-    return text.endswith("?") or bool(_INTERROGATIVE.match(text)) or bool(_REQUEST.search(text))
+    if text.endswith("?"):
+        return True
+    return (bool(_INTERROGATIVE.match(text)) and not _RELATIVE.match(text)) or bool(_REQUEST.search(text))
 
 
 def _pattern_hits(case: Case, text: str) -> list[AskedFact]:
@@ -279,10 +290,18 @@ LEX_MARGIN = 0.4
 """How far the best key must lead the next for a word-only match."""
 
 
+_VAGUE = frozenset(
+    """company business team kind kinds sort type types something anything thing things just more less really actually
+    typically usually after before else even still already going doing done make made there here right now today
+    exactly roughly looking working towards toward other others one ones side part bit lot""".split()  # noqa: SIM905
+)
+"""Words that make a poor topic name ('is the company after time spent?' is about time spent, not the company)."""
+
+
 def topic_of(text: str) -> str:
     """A short snake_case topic for a question that matches no fact ('how many languages?' -> 'languages')."""
     words = [w for w in re.findall(r"[a-z][a-z0-9\-]+", normalize(text)) if w not in _STOP and len(w) > 2]
-    return "_".join(words[:2]) or "detail"
+    return "_".join([w for w in words if w not in _VAGUE][:2] or words[:2]) or "detail"
 
 
 def content_words(text: str) -> set[str]:
@@ -291,18 +310,196 @@ def content_words(text: str) -> set[str]:
     return {w[:-1] if w.endswith("s") and len(w) > 4 else w for w in words}
 
 
+_TODAY = r"(?:today|currently|right\s+now|as\s+of\s+now|for\s+now|at\s+the\s+moment|at\s+present|these\s+days)"
+_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "new_users",
+        re.compile(
+            r"\b(?:brand[\s-]new|newly\s+(?:joined|signed)|new\s+(?:users?|members?|accounts?|sign[\s-]?ups?|viewers?|"
+            r"customers?|players?)|sign(?:ed)?[\s-]?ups?|(?:joined|registered)\s+(?:recently|in\s+the\s+last)|"
+            r"recently\s+(?:joined|registered)|first[\s-]time\s+(?:users?|visitors?|viewers?))\b"
+        ),
+    ),
+    (
+        "users",
+        re.compile(
+            r"\bhow\s+many\s+(?:(?:daily|monthly|weekly|active|distinct|unique)\s+)*(?:people|users|members|customers|"
+            r"accounts|visitors|viewers|buyers|shoppers|guests|players|readers|subscribers)\b"
+            r"(?!.*\b(?:per\s+(?:second|minute|hour)|brand[\s-]new|new)\b)"
+        ),
+    ),
+    (
+        "existing_system",
+        re.compile(
+            r"^(?!.*\b(?:data|logs?|labels?|traffic|latency|budget|how\s+(?:many|much|long|fast|quickly))\b)"
+            r".*(?:\bhow\s+(?:is|are|do|does)\b(?!\s+(?:users?|people|customers|members|viewers|buyers|riders|drivers)\b)|\b(?:what|who|anything|something)\b.{0,40}\b(?:run\w*|order\w*|"
+            r"sort\w*|show\w*|rank\w*|power\w*|fill\w*|blur\w*|do(?:es|ing)?|handl\w*|serv(?:e|es|ing)|decid\w*|"
+            r"catch\w*|filter\w*|flag\w*|block\w*|us(?:e|ed|ing)|work\w*|happen\w*|generat\w*|produc\w*|pick\w*|"
+            r"choos\w*|suggest\w*|recommend\w*|moderat\w*|detect\w*|predict\w*|estimat\w*|match\w*|comput\w*|"
+            r"calculat\w*|done|made|set\s+up|solv\w*|in\s+place|exist\w*|built|live))\b.{0,40}\b" + _TODAY + r"\b"
+        ),
+    ),
+    (
+        "business_goal",
+        re.compile(
+            r"\b(?:optimi[sz]\w*|minimi[sz]\w*|maximi[sz]\w*)\b"
+            r"|\b(?:company|business|product|we|they|you)\s+(?:is\s+|are\s+|really\s+)*(?:after|chasing|aiming\s+(?:at|for))\b"
+            r"|\bmore\s+[\w-]+(?:\s+[\w-]+){0,2}\s+or\s+(?:more|fewer|less|better)\b"
+            r"|\bwant\b.{0,40}\bto\s+(?:grow|increase|improve|drive|move|boost|raise|lift)\b"
+            r"|\bwhat\s+(?:should|do|does|would|will|are)\b.{0,40}\b(?:grow|increase|improve|boost|lift)\b"
+            r"(?!.*\b(?:latency|accuracy|recall|precision|model)\b)"
+            r"|\bwhat(?:'s|\s+is)\s+the\s+(?:goal|objective|point|aim|purpose)\b"
+            r"|^what(?:'s|\s+is|\s+are)\s+(?:the\s+|this\s+|these\s+)?[\w-]+(?:\s+[\w-]+)?\s+(?:used\s+)?for$"
+            r"|\b(?:trying|aiming|meant|supposed)\s+to\b[^?]*\bor\b|\bcare\s+(?:more\s+)?about\b[^?]*\bor\b"
+            r"|\bcounts?\s+against\b"
+        ),
+    ),
+    (
+        "latency",
+        re.compile(
+            r"\bhow\s+much\s+time\s+(?:does|do|can|will|should)\b(?!.*\b(?:have|until|ship|launch|build)\b)"
+            r"|\bhow\s+(?:long|quickly|fast|soon)\s+(?:can|may|should|must|do|does|is|will)\b(?!.*\b(?:after|until)\b)"
+            r".*\b(?:take|respond\w*|return|come\s+back|verdict|decision|decide|answer|reply|score|check|serve|run|block)\b"
+            r"|^(?!.*\b(?:re)?train\w*|.*\bupdat\w*|.*\brefresh\w*|.*\bfeatures?\b|.*\bevaluat\w*|.*\bmetrics?\b|"
+            r".*\btests?\b)(?:.*\b(?:offline|batch)\b[^?]*\bor\b|.*\bor\b[^?]*\b(?:offline|batch|real[\s-]?time|online)\b)"
+        ),
+    ),
+    (
+        "labels",
+        re.compile(
+            r"\bhow\s+(?:long|soon|quickly|fast)\b.*\b(?:after|until)\b.*\b(?:learn|know|find\s+out|show\s+up|logged|"
+            r"arrive|land|come\s+in|confirm\w*|label\w*|outcome|chargeback\w*|clicks?|conversions?|reports?)"
+            r"|\b(?:any|how\s+many|how\s+much)\s+(?:human[\s-])?(?:labell?ed|annotated|hand[\s-]labell?ed)\b"
+            r"|\bhow\s+(?:do|would|will)\s+we\s+(?:find\s+out|know|learn|tell)\b(?!.*\b(?:users?|traffic|latency)\b)"
+        ),
+    ),
+    (
+        "scope",
+        re.compile(r"\b(?:in|out\s+of)\s+scope\b|\bjust\s+[\w\s'-]+,?\s+or\s+[\w\s'-]+\s+(?:too|as\s+well|also)$"),
+    ),
+    ("positive_rate", re.compile(r"\bhow\s+(?:common|rare|frequent|prevalent)\b")),
+    ("data", re.compile(r"\bwhat\s+do\s+we\s+(?:log|record|store|keep)\b|\bwhat(?:'s|\s+is|\s+gets)\s+logged\b")),
+)
+"""Ways of asking for a standard fact that its phrases miss; each decides a piece when the key is on the sheet."""
+_RESOURCES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("budget", re.compile(r"\b(?:gpus?|compute|hardware|machines?|servers?|cloud\s+spend|memory)\b")),
+    ("labelling_budget", re.compile(r"\bbudget\s+for\s+(?:more\s+)?(?:labell?ing|labels|raters|annotation)\b")),
+    ("", re.compile(r"\b(?:headcount|timeline|deadline|launch\s+date|ship\s+date|go[\s-]live\s+date)\b")),
+)
+"""Resources and dates, with the sheet key that answers them; a sheet without that key (or '') gets an invented
+value, never a near fact."""
+_QUALIFIER = re.compile(
+    r"^(?:if|when(?!\s+(?:do|does|did|is|are|was|were|will|would|can|could|should|must)\b)|given|because|since|so\s+that|like|such\s+as|e\.?g\.?|for\s+example|say)\b"
+)
+"""A piece opening like this qualifies the question it belongs to and asks for nothing by itself."""
+_PREAMBLE = re.compile(
+    r"^(?!(?:what|how|who|where|when|which|why|is|are|do|does|can)\b)[^:?]{0,60}:\s*(?=(?:what|how|who|where|when|"
+    r"which|is|are|do|does|did|can|could|any)\b)"
+)
+"""A lead-in before a colon ("two timing questions: how long ...") that names no fact of its own."""
+_ABOUT_GRADING = re.compile(
+    r"\b(?:top|high|best)[\s-]scor\w*|\bgrader\b|\brubric\w*|\bchecklist\b|\bfailure\s+modes?\s+(?:you|to\s+check)\b"
+    r"|\blist\s+of\s+failure\s+modes\b|\bpretend\s+you'?re\s+the\b|\bwhat\s+would\s+(?:a|the)\s+[\w\s-]{0,30}"
+    r"candidate\s+(?:say|do|write|answer)\b|\b(?:ideal|model|expected)\s+(?:answer|points?)\b"
+)
+"""A question about the interview's grading: never a fact request, never an invented value."""
+SIM_ANSWER = 0.70
+"""A piece nothing else matched this similar to a clause of a fact's answer asks for that fact."""
+SIM_ANSWER_MARGIN = 0.05
+"""How far the best answer clause must lead the best clause of another fact."""
+_ANSWERS: dict[tuple[int, str], tuple[list[str], npt.NDArray[np.float32]]] = {}
+
+
+def _intents(case: Case, piece: str) -> list[AskedFact]:
+    """The standard keys a piece asks for in a way the phrases miss (new users over users)."""
+    sheet = {f.key for f in case.facts}
+    keys = [key for key, pattern in _INTENTS if key in sheet and pattern.search(piece)]
+    if "new_users" in keys and "users" in keys:
+        keys.remove("users")
+    return [AskedFact(key, "intent", 1.0) for key in dict.fromkeys(keys)]
+
+
+def _resources(case: Case, piece: str) -> tuple[list[str], bool]:
+    """The sheet keys for the resources a piece asks about, and whether it asks about one the sheet lacks."""
+    sheet = {f.key for f in case.facts}
+    keys = [key for key, pattern in _RESOURCES if pattern.search(piece)]
+    return [k for k in keys if k in sheet], any(k not in sheet for k in keys)
+
+
+def answer_embeddings(case: Case, embedder: Embedder) -> tuple[list[str], npt.NDArray[np.float32]]:
+    """Fact key per row and the embeddings of every clause of the fact answers (cached per embedder and case)."""
+    cache_key = (id(embedder), case.id)
+    if cache_key not in _ANSWERS:
+        rows = [
+            (fact.key, clause)
+            for fact in case.facts
+            for clause in re.split(r"(?<=[.;])\s+|,\s+(?=[a-z])", fact.answer)
+            if len(clause.split()) >= 3
+        ]
+        _ANSWERS[cache_key] = ([k for k, _ in rows], embedder.embed([c for _, c in rows]))
+    return _ANSWERS[cache_key]
+
+
+def _answer_hit(row: npt.NDArray[np.float32], answers: tuple[list[str], npt.NDArray[np.float32]]) -> list[AskedFact]:
+    """The fact whose answer text a piece is clearly closest to, when that is close enough."""
+    keys, emb = answers
+    best: dict[str, float] = {}
+    for key, sim in zip(keys, emb @ row, strict=True):
+        best[key] = max(best.get(key, -1.0), float(sim))
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if not ranked or ranked[0][1] < SIM_ANSWER:
+        return []
+    runner = ranked[1][1] if len(ranked) > 1 else -1.0
+    return (
+        [AskedFact(ranked[0][0], "answer", round(ranked[0][1], 3))]
+        if ranked[0][1] - runner >= SIM_ANSWER_MARGIN
+        else []
+    )
+
+
 def _piece_facts(
-    case: Case, piece: str, row: npt.NDArray[np.float32] | None, keys: list[str], phrase_emb: npt.NDArray[np.float32]
+    case: Case,
+    piece: str,
+    row: npt.NDArray[np.float32] | None,
+    keys: list[str],
+    phrase_emb: npt.NDArray[np.float32],
+    answers: tuple[list[str], npt.NDArray[np.float32]] | None = None,
+    follows: str = "",
 ) -> list[AskedFact]:
     """The facts one piece of a question asks for, from the surest evidence down.
 
-    A multi-word asking phrase (or the key's own name) decides; then a very similar embedding; then the
-    rare words the piece shares with one key's phrases; then an ordinary embedding match; last a lone
+    A piece that only qualifies its question ("if I want ...") asks for nothing; a resource the sheet lacks
+    (GPUs, a launch date) asks for no sheet fact. A standard way of asking (an intent) or a multi-word asking
+    phrase (or the key's own name) decides; then a very similar embedding; then the rare words the piece shares
+    with one key's phrases; then an ordinary embedding match; then a clause of a fact's answer; last a lone
     generic word ("content", "volume"). A piece with a sure phrase may add one more key by embedding.
+
+    A piece after an answered piece of the same question (`follows`) needs more: the options of a goal question
+    ("ticket sales, registrations") add only sure phrases; a question pointing back ("how consistent are they")
+    adds only sure phrases, a bare one ("which languages") any asking phrase; a listed item ("the latency
+    budget", "and the CTR") needs a phrase or a very close embedding.
     """
+    if _QUALIFIER.match(piece):
+        return []
+    resources, unlisted = _resources(case, piece)
+    if resources or unlisted:
+        return [AskedFact(key, "intent", 1.0) for key in resources]
     hits = _pattern_hits(case, piece)
     found = [h for h in hits if h.how == "pattern"]
-    emb = _embedding_hits([piece], keys, phrase_emb, row[None, :], SIM_FACT) if row is not None else []
+    intents = _intents(case, piece)
+    if new_users := [i for i in intents if i.key == "new_users"]:
+        found = [h for h in found if h.key != "users"] + new_users
+    if intents:
+        return intents + [h for h in found if h.key not in {i.key for i in intents}]
+    if follows == "options":
+        return found
+    if follows == "reference":
+        return found if _BACK_REFERENCE.search(piece) else hits
+    floor = SIM_SURE if follows == "list" else SIM_FACT
+    emb = _embedding_hits([piece], keys, phrase_emb, row[None, :], floor) if row is not None else []
+    if follows == "list":
+        lexical = _lexical_hit(case, piece) if not (found or emb) else None
+        return found or emb or ([lexical] if lexical else hits)
     if found:
         extra = [h for h in emb if h.score >= SIM_FACT_EXTRA and h.key not in {f.key for f in found}]
         return found + extra
@@ -311,46 +508,107 @@ def _piece_facts(
     lexical = _lexical_hit(case, piece)
     if lexical is not None:
         return [lexical]
-    return emb or hits
+    if emb:
+        return emb
+    by_answer = _answer_hit(row, answers) if row is not None and answers is not None else []
+    return by_answer or hits
+
+
+def _pieces(sentence: str) -> list[str]:
+    """The asking pieces of one question sentence (lead-in dropped, either/or kept whole, coordinated counts split)."""
+    norm = _PREAMBLE.sub("", normalize(sentence))
+    pieces = [p for p in _PIECES.split(norm.rstrip("?")) if len(p.split()) >= 1 and content_words(p)]
+    return pieces + [f"how {m.group(1)} {m.group(2)}" for p in pieces for m in _COORDINATED.finditer(p)]
+
+
+_FILLER = re.compile(
+    r"^(?:hello|hi|hey|hiya|you\s+there|are\s+you\s+there|anyone\s+there|right|ok(?:ay)?|yes|no|sorry|huh|what|"
+    r"can\s+you\s+hear\s+me|make\s+sense|does\s+that\s+make\s+sense|got\s+it)\W*$"
+)
+"""A greeting or filler that ends in a question mark but asks for nothing."""
+_BACK_REFERENCE = re.compile(r"\b(?:they|them|it|its|those|these|each\s+other|each\s+one)\b")
+"""A piece that points back at what the question before it asked about."""
+
+
+def _leans_back(case: Case, piece: str) -> bool:
+    """True for a piece that only refines the piece before it ("how many appear", "how consistent are they").
+
+    Such a piece is not a question of its own, points back with a pronoun, or is one word the sheet never uses.
+    """
+    if not is_question(piece) or _BACK_REFERENCE.search(piece):
+        return True
+    vocab = set().union(*_lexicon(case)[0].values())
+    return len(content_words(piece)) <= 1 and not _stems(piece) & vocab
+
+
+def _follows(case: Case, piece: str, answered: bool | str) -> str:
+    """How a piece relates to an answered piece before it in its question: options, reference, list or ''."""
+    if not answered:
+        return ""
+    if answered == "business_goal" and not is_question(piece):
+        return "options"
+    if not is_question(piece):
+        return "list"
+    return "reference" if _leans_back(case, piece) else ""
 
 
 def find_questions(case: Case, text: str, embedder: Embedder | None) -> list[Question]:
-    """The clarifying questions and stated assumptions of a message, each with the fact keys it asks for."""
+    """The clarifying questions and stated assumptions of a message, each with the fact keys it asks for.
+
+    A piece about a resource the sheet lacks (GPUs, a launch date) becomes a question of its own with a topic,
+    so it gets an invented value even when the rest of its sentence asks for sheet facts; a question that only
+    points back at the one before it ("how consistent are they?") is about the same fact.
+    """
     questions: list[Question] = []
     sentences = [s.strip() for s in _SPLIT.split(text) if s.strip()]
     asked: list[tuple[Question, list[str]]] = []
     for sentence in sentences:
         norm = normalize(sentence)
-        asking = is_question(sentence)
-        assuming = bool(_ASSUMPTION.search(norm))
+        confirm = bool(_CONFIRM.search(norm)) and bool(re.search(r"\d", norm))
+        asking = is_question(sentence) and not _FILLER.match(norm) and not confirm
+        assuming = bool(_ASSUMPTION.search(norm)) or confirm
         if not asking and not assuming:
             continue
+        if asking and _ABOUT_GRADING.search(norm):
+            continue  # about the grading, not the problem: no fact, and nothing to invent
         q = Question(sentence, [] if asking else _pattern_hits(case, norm), assumption=assuming and not asking)
         q.design_choice = asking and bool(_DESIGN_CHOICE.search(norm))
-        pieces: list[str] = []
-        if asking:
-            pieces = [p for p in _PIECES.split(norm.rstrip("?")) if len(p.split()) >= 1 and content_words(p)]
-            pieces += [f"how {m.group(1)} {m.group(2)}" for p in pieces for m in _COORDINATED.finditer(p)]
-        asked.append((q, pieces))
+        asked.append((q, _pieces(sentence) if asking else []))
     every = [p for _, pieces in asked for p in pieces]
     rows = embedder.embed(every) if embedder is not None and every else None
     keys: list[str] = []
     phrase_emb = np.zeros((0, 0), dtype=np.float32)
+    answers = None
     if rows is not None and embedder is not None:
         keys, phrase_emb = fact_embeddings(case, embedder)
+        answers = answer_embeddings(case, embedder)
     at = 0
+    before: Question | None = None
     for q, pieces in asked:
+        answered: bool | str = False
+        aside: list[Question] = []
+        plain = normalize(q.text).endswith("?") or bool(_REQUEST.search(normalize(q.text)))
         for piece in pieces:
             row = rows[at] if rows is not None else None
             at += 1
-            for hit in _piece_facts(case, piece, row, keys, phrase_emb):
+            hits = _piece_facts(case, piece, row, keys, phrase_emb, answers, _follows(case, piece, answered))
+            if not plain:
+                hits = [h for h in hits if h.how != "weak-pattern"]
+            if not hits and _resources(case, piece)[1]:
+                aside.append(Question(piece, topic=topic_of(piece)))
+            answered = "business_goal" if any(h.key == "business_goal" for h in hits) else answered or bool(hits)
+            for hit in hits:
                 if hit.key not in [f.key for f in q.facts]:
                     q.facts.append(hit)
+        if not q.facts and pieces and before is not None and before.facts and all(_leans_back(case, p) for p in pieces):
+            q.facts.append(AskedFact(before.facts[-1].key, "follow-up", 0.5))
         asking = bool(pieces) or not q.assumption
         if asking and not q.facts:
             q.topic = topic_of(q.text)
         if q.facts or asking:
             questions.append(q)
+            questions.extend(a for a in aside if q.facts)
+        before = q if pieces else before
     return questions
 
 
@@ -358,6 +616,7 @@ __all__ = [
     "SIM_FACT",
     "AskedFact",
     "Question",
+    "answer_embeddings",
     "content_words",
     "fact_embeddings",
     "fact_patterns",

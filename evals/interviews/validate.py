@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate the scripted mock-interview personas (personas.jsonl, holdout.jsonl, holdout2.jsonl) against the contract and the KB.
+"""Validate the scripted mock-interview persona files (personas, holdout, holdout2) against the contract and the KB.
 
 Checks that every line parses as a JSON object with exactly the documented fields; ids are unique across
 all files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl, `kNN` in holdout2.jsonl);
@@ -304,7 +304,7 @@ def validate_file(
 
 
 def main(*paths: Path) -> int:
-    """Validate the persona files (default: personas.jsonl, holdout.jsonl, holdout2.jsonl); print errors or counts; exit status."""
+    """Validate the persona files (default: all three); print errors or counts; return the exit status."""
     mode_ids, restricted = contract_modes(CONTRACT)
     files = list(paths) or DEFAULT_FILES
     seen: set[str] = set()
