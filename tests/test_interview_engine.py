@@ -359,13 +359,18 @@ _NO_NUMBERS = [
 ]
 
 
-def test_a_size_the_candidate_asked_for_settles_the_scale_estimate(embedder: Any) -> None:
-    asked = finish(_run(CASE, ["How many daily active users do we have?", *_NO_NUMBERS], embedder), embedder=embedder)
+def test_a_size_the_candidate_asked_for_and_used_settles_the_scale_estimate(embedder: Any) -> None:
+    """evals/interviews/README.md: a size asked for and then used is an estimate; asking alone is not."""
+    only_asked = finish(
+        _run(CASE, ["How many daily active users do we have?", *_NO_NUMBERS], embedder), embedder=embedder
+    )
+    assert "no_scale_estimate" in {f.id for f in only_asked.scorecard.failure_modes}  # type: ignore[union-attr]
+    used = ["How many daily active users do we have?", "So about 200 million a day, mostly on mobile.", *_NO_NUMBERS]
+    asked = finish(_run(CASE, used, embedder), embedder=embedder)
     assert asked.facts_revealed, "the question should have been answered from the fact sheet"
     assert "no_scale_estimate" not in {f.id for f in asked.scorecard.failure_modes}  # type: ignore[union-attr]
     assert "no_scale_estimate" not in asked.flagged()
     assert "no_scale_estimate" not in asked.scorecard.summary  # type: ignore[union-attr]
-    assert any("no_scale_estimate" in note for note in asked.scorecard.notes)  # type: ignore[union-attr]
     silent = finish(_run(CASE, _NO_NUMBERS, embedder), embedder=embedder)
     assert "no_scale_estimate" in {f.id for f in silent.scorecard.failure_modes}  # type: ignore[union-attr]
 

@@ -70,3 +70,12 @@ def test_a_model_named_while_still_asking_is_not_yet_a_missing_baseline(embedder
     assert "no_baseline" not in _run([asking, baseline], embedder).flagged()
     no_baseline = "Model: a transformer over the user's history, with attention over the last 500 posts."
     assert "no_baseline" in _run([asking, no_baseline], embedder).flagged()
+
+
+def test_asking_before_designing_settles_skipped_clarification(embedder: Any) -> None:
+    design = "Model: a logistic regression baseline, then a multi-task network over user, post and context features."
+    asked_first = finish(_run(["How many people use the feed every day?", design], embedder), embedder=embedder)
+    assert "skipped_clarification" not in {f.id for f in asked_first.scorecard.failure_modes}  # type: ignore[union-attr]
+    assert "skipped_clarification" not in asked_first.flagged()
+    designed_first = finish(_run([design, "How many people use the feed every day?"], embedder), embedder=embedder)
+    assert "skipped_clarification" in designed_first.flagged()

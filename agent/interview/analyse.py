@@ -64,6 +64,7 @@ _STEP_HEAD = re.compile(
 _CLOSING = re.compile(
     r"\b(?:(?:(?:i\s+think|so|ok(?:ay)?|and|well)\s*,?\s+)?that'?s\s+(?:(?:everything|all|it)"
     r"(?:\s+(?:for\s+now|from\s+me|i\s+have|i'?ve\s+got|i\s+can\s+think\s+of|really))?"
+    r"(?:\s*,?\s*i\s+(?:think|guess|suppose|reckon))?"
     r"|the\s+(?:whole|core|end|full|gist|shape)\s+(?:of\s+(?:the|my)\s+)?(?:design|pipeline|system|answer|"
     r"solution|plan|thing|it)|my\s+(?:whole\s+|full\s+)?(?:design|answer|solution|plan|proposal)|(?:about|pretty\s+much)\s+(?:it|everything|all))\s*(?:[.!?]|$)"
     r"|(?:i\s+think\s+)?that\s+covers\s+(?:it|everything)|can\s+we\s+(?:wrap|stop|finish|end)"

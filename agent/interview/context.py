@@ -10,7 +10,7 @@ from agent.grading.text import normalize, strip_markup
 from agent.interview.state import InterviewState
 from knowledge.corpus import Case, load_corpus
 
-CONTEXT_MODES = ("no_scale_estimate", "no_business_objective", "no_tradeoffs")
+CONTEXT_MODES = ("skipped_clarification", "no_scale_estimate", "no_business_objective", "no_tradeoffs")
 """The absence-type modes an interview can settle across turns."""
 
 _SIZE = (SIGNALS["requirements"]["scale"], SIGNALS["requirements"]["latency_budget"])
@@ -57,11 +57,48 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in _WORD.findall(text.lower())} - _STOP
 
 
+_SIZE_TOKEN = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(million|billion|thousand|[mbk]\b)?", re.IGNORECASE)
+
+
+def _sizes(text: str) -> set[str]:
+    """The sizes written in a text ('2 million' -> '2m', '8,000' -> '8000'); lone digits without a unit skipped."""
+    out: set[str] = set()
+    for number, unit in _SIZE_TOKEN.findall(text):
+        digits = number.replace(",", "").rstrip(".")
+        letter = unit[:1].lower() if unit else ""
+        if len(digits.replace(".", "")) >= 2 or letter:
+            out.add(digits + ("k" if letter == "t" else letter))
+    return out
+
+
 def scale_given(state: InterviewState) -> bool:
-    """A concrete size (users, items, QPS, latency) was put on the table at the candidate's request."""
-    return any(
-        key in SCALE_KEYS or any(p.search(normalize(value)) for p in _SIZE) for _, key, value in _given_facts(state)
+    """A concrete size (users, items, QPS, latency) given at the candidate's request and then used by them.
+
+    Used: a later candidate message repeats one of its sizes ('2 million orders') or a distinctive word of
+    it. Asking alone is not an estimate (evals/interviews/README.md: "asked for and then used").
+    """
+    for at, key, value in _given_facts(state):
+        if not (key in SCALE_KEYS or any(p.search(normalize(value)) for p in _SIZE)):
+            continue
+        later = [_said(t.text) for t in state.turns[at + 1 :] if t.role == "candidate"]
+        sizes, words = _sizes(value), _words(value)
+        if any(sizes & _sizes(text) or words & _words(text) for text in later):
+            return True
+    return False
+
+
+def asked_before_designing(state: InterviewState) -> bool:
+    """The candidate got facts (from the sheet or assumed) before their first message about the design itself."""
+    first_design = next(
+        (
+            i
+            for i, t in enumerate(state.turns)
+            if t.role == "candidate"
+            and t.meta.get("design", any(step != "requirements" for step in t.meta.get("focus", ())))
+        ),
+        len(state.turns),
     )
+    return any(t.role == "interviewer" and t.meta.get("facts") for t in state.turns[:first_design])
 
 
 def goal_taken_up(state: InterviewState, case: Case) -> bool:
@@ -88,6 +125,8 @@ def tradeoff_argued(texts: list[str]) -> bool:
 
 def settled(state: InterviewState, case: Case, mode: str, texts: list[str] | None = None) -> bool:
     """True when the interview as a whole shows that an absence-type `mode` does not apply."""
+    if mode == "skipped_clarification":
+        return asked_before_designing(state)
     if mode == "no_scale_estimate":
         return scale_given(state)
     if mode == "no_business_objective":
@@ -109,6 +148,7 @@ __all__ = [
     "CONTEXT_MODES",
     "GOAL_KEYS",
     "SCALE_KEYS",
+    "asked_before_designing",
     "goal_taken_up",
     "scale_given",
     "settled",

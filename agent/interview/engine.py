@@ -65,6 +65,12 @@ def _candidate_move(a: MessageAnalysis) -> str:
     return "question" if a.asks else "answer"
 
 
+def _is_design(a: MessageAnalysis) -> bool:
+    """Whether a message proposes part of the design (beyond the requirements), not only asks or chats."""
+    steps = {k.split(".")[0] for k in a.signals} | {s for s, points in a.new_points.items() if points}
+    return a.substantive and bool(steps - {"requirements", "communication"})
+
+
 def _apply(state: InterviewState, a: MessageAnalysis, move: Move, case: Case) -> None:
     """Record in `state` (a private copy) what the message covered and what the move changes."""
     for step, points in a.new_points.items():
@@ -140,7 +146,12 @@ def step(
         budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
         a, review = review_message(new, a, case, model, token_budget=budget)
     move = decide(new, a)
-    cand_meta: dict[str, Any] = {"truncated": a.truncated, "facts_asked": a.facts_asked, "focus": focus(a)}
+    cand_meta: dict[str, Any] = {
+        "truncated": a.truncated,
+        "facts_asked": a.facts_asked,
+        "focus": focus(a),
+        "design": _is_design(a),
+    }
     if a.injection:
         cand_meta["injection"] = True
     candidate = Turn(role="candidate", text=a.text, phase=new.phase, move=_candidate_move(a), at=at, meta=cand_meta)
