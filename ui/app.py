@@ -208,7 +208,7 @@ def build_app(settings: Settings, *, service: InterviewService | None = None) ->
         js_btn.click(h.export_json, [picked], download, api_name="export_json")
         sid.change(lambda s: s, sid, remembered, js=SET_URL_JS, **PRIVATE)
         gr.Timer(15).tick(h.tick, sid, clock, show_progress="hidden", **PRIVATE)
-        app.load(h.restore, [remembered], [sid, *panels, *scorecard, tabs], **PRIVATE)
+        app.load(dh.restore, [remembered], [sid, *panels, *scorecard, tabs, *drill_out], **PRIVATE)
     app.queue(default_concurrency_limit=CONCURRENCY)
     return app
 

@@ -8,8 +8,8 @@ import gradio as gr
 
 from agent.drill.mastery import Mastery, load_mastery
 from agent.drill.questions import DrillFocusError
-from agent.drill.session import DrillSession, answer, finish, start_drill
-from agent.sessions import SessionNotFound, SessionStore, SessionStoreError
+from agent.drill.session import DrillSession, answer, finish, load_drill, start_drill
+from agent.sessions import SessionStore, SessionStoreError
 from knowledge.ids import CASE_IDS, DIMENSIONS, LEVELS
 from ui import drill_render as dr
 from ui.backend import Backend
@@ -53,11 +53,8 @@ class DrillDesk:
         return state
 
     def load(self, session_id: str, owner: str | None) -> DrillSession:
-        """A stored drill of this owner; another owner's or a non-drill id is not found."""
-        record = self.store.load(session_id, owner=owner)
-        if record.kind != "drill":
-            raise SessionNotFound(f"Session {session_id} is a {record.kind} session, not a drill.")
-        return DrillSession.model_validate_json(record.state_json)
+        """A stored drill of this owner, loaded as `interviewer drill --resume` loads it (others: not found)."""
+        return load_drill(self.store, session_id, owner=owner)
 
     def answer(self, session_id: str, text: str, owner: str | None) -> DrillSession:
         """Grade the answer to the current question at once and store it with the next question."""
@@ -84,7 +81,8 @@ def drill_panels(state: DrillSession | None, mastery: Mastery | None = None) -> 
 
 
 RESUME_OUTPUTS = 10
-"""Outputs of `Handlers.resume` (interview id, four interview panels, four scorecard panels, tabs)."""
+"""Outputs of `Handlers.resume` and `Handlers.restore` (interview id, four interview panels, four scorecard
+panels, tabs)."""
 
 
 class DrillHandlers:
@@ -141,6 +139,21 @@ class DrillHandlers:
         if self.interview is None:
             raise gr.Error("Only drills can be opened here.")
         return (*self.interview.resume(session_id, request), *(keep for _ in range(6)))
+
+    def restore(self, stored_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """On page load: a drill named in the URL (?session=) opens as History opens it, else `Handlers.restore`.
+
+        History's "Open / resume" path (`resume`) shows the drill in the Drill tab; any other id, or none, goes to
+        the interview's restore (the URL's interview, the one this browser remembers, or nothing).
+        """
+        query = dict(getattr(request, "query_params", {}) or {})
+        named = str(query.get("session") or "")
+        if named and self._is_drill(named, owner_of(request)):
+            return self.resume(named, request)
+        keep = gr.update()
+        if self.interview is None:
+            return tuple(keep for _ in range(RESUME_OUTPUTS + 6))
+        return (*self.interview.restore(stored_id, request), *(keep for _ in range(6)))
 
     def controls(self, session_id: str, request: gr.Request) -> tuple[Any, Any]:
         """Answer box and submit button: read-only for a finished drill, usable otherwise."""

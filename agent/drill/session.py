@@ -10,7 +10,7 @@ from agent.drill.assess import Assessment, assess
 from agent.drill.mastery import Focus, Mastery, next_focus
 from agent.drill.questions import DrillFocusError, DrillQuestion, check_focus, choose_case, choose_question
 from agent.grading.coverage import Embedder
-from agent.sessions import SessionStore, Status, TurnRecord, new_session_id
+from agent.sessions import SessionNotFound, SessionStore, SessionStoreError, Status, TurnRecord, new_session_id
 from knowledge.corpus import Corpus, load_corpus
 from knowledge.ids import DIMENSIONS, FAILURE_MODES, LEVELS, STEP_TITLES, applicable_failure_modes
 from prompts.render import render
@@ -247,6 +247,40 @@ def finish(state: DrillSession, *, store: SessionStore | None = None, owner: str
     return new
 
 
+class DrillUnreadable(SessionStoreError):
+    """A stored drill whose state cannot be continued (interrupted before its first question, or inconsistent)."""
+
+
+def resume_hint(session_id: str) -> str:
+    """How to continue a drill from the terminal."""
+    return f"interviewer drill --resume {session_id}"
+
+
+def load_drill(store: SessionStore, session_id: str, *, owner: str | None = None) -> DrillSession:
+    """A stored drill of this owner, ready to continue; any other kind of session is not found, like an unknown id.
+
+    Raises `SessionNotFound` (unknown id, another owner's, or not a drill), `InvalidSessionId`, or
+    `DrillUnreadable` when the stored state cannot be continued; nothing is written.
+    """
+    record = store.load(session_id, owner=owner)
+    if record.kind != "drill":  # the same words as an unknown id: an id of another kind reveals nothing
+        raise SessionNotFound(f"No session {record.id} in {store.path}; check the id, or start a new session.")
+    try:
+        state = DrillSession.model_validate_json(record.state_json)
+    except ValueError as e:
+        raise DrillUnreadable(
+            f"Drill {record.id} has no question stored (it was interrupted while starting); start a new drill."
+        ) from e
+    answers = sum(1 for t in record.turns if t.move == "drill_answer")
+    if state.session_id != record.id or answers != len(state.items):
+        raise DrillUnreadable(
+            f"Drill {record.id} is inconsistent ({answers} stored answers, {len(state.items)} in its state); "
+            "it was left untouched."
+        )
+    state.version = record.version
+    return state
+
+
 def drill_report(state: DrillSession) -> dict[str, Any]:
     """The drill as one JSON object: session, case, items and mastery (with the next focus)."""
     items = []
@@ -280,4 +314,16 @@ def drill_report(state: DrillSession) -> dict[str, Any]:
     }
 
 
-__all__ = ["MAX_COUNT", "DrillItem", "DrillSession", "answer", "drill_report", "finish", "question_text", "start_drill"]
+__all__ = [
+    "MAX_COUNT",
+    "DrillItem",
+    "DrillSession",
+    "DrillUnreadable",
+    "answer",
+    "drill_report",
+    "finish",
+    "load_drill",
+    "question_text",
+    "resume_hint",
+    "start_drill",
+]

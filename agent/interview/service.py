@@ -440,7 +440,8 @@ def _markdown(record: SessionRecord, state: InterviewState | None) -> str:
         f"- status: {record.status}; {candidate_turns} candidate answers, {len(record.turns)} turns in all",
     ]
     if record.overall is not None:
-        lines.append(f"- overall: {record.overall:.2f} / 4 ({(record.hire_signal or '').replace('_', ' ')})")
+        signal = f" ({record.hire_signal.replace('_', ' ')})" if record.hire_signal else ""
+        lines.append(f"- overall: {record.overall:.2f} / 4{signal}")
     usage = session_usage(_metas(record, state))
     if usage["model_calls"]:
         lines.append(
@@ -489,7 +490,8 @@ def _markdown(record: SessionRecord, state: InterviewState | None) -> str:
     elif record.status == "finished":
         lines.append("Finished without a scorecard.")
     else:
-        lines.append(f"Not finished yet: continue with `{resume_hint(record.id)}`.")
+        hint = resume_hint(record.id) if record.kind == "interview" else f"interviewer drill --resume {record.id}"
+        lines.append(f"Not finished yet: continue with `{hint}`.")
     return "\n".join(lines).rstrip() + "\n"
 
 
