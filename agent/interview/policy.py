@@ -344,7 +344,18 @@ def _wrap_up(state: InterviewState, a: MessageAnalysis, reason: str) -> Move:
 
 
 def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str]) -> Move:
+    """Move to the next step with something left to cover, naming the gaps of the steps left behind.
+
+    A next step this very message already worked on is not opened with its generic question: its
+    missing point is probed instead, or, with nothing to probe, the interview moves past it.
+    """
     nxt = _next_step(case, state.phase, covered)
+    worked_on = set(focus(a)) | set(a.steps_addressed)
+    while nxt is not None and nxt in worked_on:
+        probe = _probe(state.model_copy(update={"phase": nxt}), a, case, covered, _merged(state, a)[1])
+        if probe is not None:
+            return Move(kind="probe", phase=nxt, point_id=probe[0], probe_id=probe[1], step_changed=True)
+        nxt = _next_step(case, nxt, covered)
     if nxt is None:
         back = _skipped(state, a, STEPS[-1])
         return _go_back(state, back) if back is not None else _wrap_up(state, a, "done")

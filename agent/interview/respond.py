@@ -118,15 +118,30 @@ def _option(option: str) -> str:
     return _lower_first(option.strip())
 
 
-def _flag_body(move: Move, case: Case, pick: int) -> tuple[str, str, list[dict[str, str]]]:
-    """The remark(s), the follow-up question and the citations of a flag, in an interviewer's words."""
+def _case_followup(case: Case, mode: str, used: set[str]) -> tuple[str, str] | None:
+    """The case's own follow-up question testing `mode` (id, question), if one is left unasked."""
+    for followup in case.followups_for(failure_mode=mode):
+        if followup.id not in used:
+            return followup.id, followup.question
+    return None
+
+
+def _flag_body(
+    move: Move, case: Case, pick: int, used: set[str] | None = None
+) -> tuple[str, str, list[dict[str, str]], str | None]:
+    """The remark(s), the follow-up question, the citations of a flag, and the case follow-up used (if any).
+
+    The question is the case's own follow-up for the first mode when it has one not yet asked ("The routing
+    engine fails at peak. What does the customer see?"), else one of the failure mode's generic probes.
+    """
     docs = [load_corpus().failure_modes[m] for m in move.flags]
     said = " ".join(remarks()[m][(move.opener + i) % len(remarks()[m])] for i, m in enumerate(move.flags))
     first = docs[0]
-    question = first.probes[pick % len(first.probes)]
+    own = _case_followup(case, move.flags[0], used or set())
+    question = own[1] if own is not None else first.probes[pick % len(first.probes)]
     sources = "; ".join(d.source for d in docs)
     cites = [c for m in move.flags for c in _cite(m, case)]
-    return said, question + f" (see {sources})", cites
+    return said, question + f" (see {sources})", cites, own[0] if own is not None else None
 
 
 def _opener(step: str, pick: int) -> str:
@@ -155,7 +170,10 @@ def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[st
         question = reask
         body = variant(f"interview_redirect_{move.reason}", pick, question=question)
     elif move.kind == "flag":
-        remark, asked, cites = _flag_body(move, case, pick)
+        used = {str(t.meta["followup"]) for t in state.turns if t.meta.get("followup")}
+        remark, asked, cites, followup = _flag_body(move, case, pick, used)
+        if followup is not None:
+            meta["followup"] = followup
         question = asked.rsplit(" (see ", 1)[0]
         names = {
             "left": "interview_flag_left",
@@ -203,7 +221,7 @@ def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[st
     elif move.kind == "wrap_up":
         reason = variant(f"interview_wrap_up_{move.reason or 'done'}", pick)
         if move.flags:
-            remark, _, cites = _flag_body(move, case, pick)
+            remark, _, cites, _ = _flag_body(move, case, pick)
             sources = "; ".join(load_corpus().failure_modes[m].source for m in move.flags)
             body = variant("interview_wrap_up_flag", pick, reason=reason, remark=remark, source=sources)
             meta["citations"] = cites

@@ -1,0 +1,47 @@
+"""What a human interviewer would not get wrong: case-specific flag questions, no re-asking what was just said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.interview import InterviewState, start, step
+from agent.interview.respond import STEP_NAMES
+from knowledge.corpus import load_corpus
+
+
+def _run(case_id: str, messages: list[str], embedder: Any) -> InterviewState:
+    state, _ = start(case_id, clock="turns", turn_budget=40, session_id="natural", now=0.0)
+    for i, message in enumerate(messages, start=1):
+        state, _ = step(state, message, now=float(i), embedder=embedder)
+    return state
+
+
+def test_a_flag_asks_the_cases_own_follow_up_when_it_has_one(embedder: Any) -> None:
+    case = load_corpus().case("eta-prediction")
+    own = {f.question for f in case.followups_for(failure_mode="no_fallback")}
+    assert own, "the case should have a follow-up testing no_fallback"
+    state = _run(
+        "eta-prediction",
+        [
+            "What's the goal and how many orders a day?",
+            "Serving: online prediction on the list page with features from the feature store, cached per zone.",
+            "Monitoring: track MAE and the late rate daily, alert on drift, retrain weekly.",
+        ],
+        embedder,
+    )
+    flagged = [t for t in state.turns if "no_fallback" in t.meta.get("flags", [])]
+    assert flagged, [t.text for t in state.turns]
+    turn = flagged[0]
+    assert turn.move == "flag" and any(q in turn.text for q in own) and turn.meta.get("followup")
+    assert "ranking service" not in turn.text  # the generic probe does not fit an ETA case
+
+
+def test_a_step_framed_in_the_same_message_is_not_opened_with_its_generic_question(embedder: Any) -> None:
+    framed = (
+        "I'd frame it as regression: the input is an order, meaning restaurant, basket, location, time and courier "
+        "supply; the output is the minutes from placing the order to delivery; the label is delivered time minus "
+        "placed time from historical orders."
+    )
+    state = _run("eta-prediction", ["What's the goal, and how many orders a day?", framed], embedder)
+    reply = state.turns[-1]
+    assert not (reply.move == "move_on" and STEP_NAMES["framing"] in reply.text), reply.text
