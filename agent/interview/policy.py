@@ -264,6 +264,7 @@ SIGNAL_TOPICS: dict[str, str] = {
     "data.feature_store": "skew",
     "data.privacy": "privacy",
     "modeling.baseline": "baseline",
+    "modeling.complex_model": "architecture",
     "modeling.funnel": "funnel",
     "modeling.cold_start": "cold",
     "modeling.loss": "loss",
