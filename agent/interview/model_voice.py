@@ -173,7 +173,10 @@ def describe_move(state: InterviewState, move: Move, meta: dict[str, Any], case:
         lines.append(f"Ask (rephrase freely, keep it open and generic): {question}")
     elif move.kind == "move_on":
         leaving = state.turns[-1].phase if state.turns else move.phase
-        lines.append(f"Move: close {STEP_NAMES.get(leaving, leaving)} and move the interview on to {step}.")
+        if move.reason == "skipped":
+            lines.append(f"Move: before finishing, go back to {step}, which the candidate jumped past.")
+        else:
+            lines.append(f"Move: close {STEP_NAMES.get(leaving, leaving)} and move the interview on to {step}.")
         for mode in move.flags:
             lines.append("Before moving on, name this gap:")
             lines += _flag_block(mode)
