@@ -82,8 +82,11 @@ PENALTIES: dict[str, float] = {
 NO_EVALUATION_PENALTY = 0.2
 MAJOR_CAP = 2.45
 """A major failure (ignores serving, no baseline, no evaluation at all) keeps overall below lean_hire."""
-MAJOR_CAP_MODES = frozenset({"ignores_serving", "no_baseline", "data_leakage"})
-"""Flagged alone, each keeps overall below lean_hire: leakage invalidates the offline evaluation."""
+MAJOR_CAP_MODES = frozenset(
+    {"ignores_serving", "no_baseline", "data_leakage", "metric_mismatch", "single_stage_at_scale"}
+)
+"""Flagged alone, each keeps overall below lean_hire: leakage or a metric that cannot fit invalidates the
+evaluation, and a heavy model over the whole catalogue cannot be served (evals/grading/README.md)."""
 OFF_TRACK_CAP = 1.7
 """Two or fewer steps addressed keeps overall at strong_no_hire."""
 MAX_EVIDENCE = 3
