@@ -52,3 +52,12 @@ def test_handing_serving_to_another_team_is_ignoring_it(embedder: Any) -> None:
     )
     card = grade_answer(answer, "news-feed", embedder=embedder)
     assert "ignores_serving" in {f.id for f in card.failure_modes}
+
+
+def test_a_heavy_model_over_every_one_of_millions_is_single_stage(embedder: Any) -> None:
+    answer = (
+        "Model: the baseline is the current trie. My model is a transformer that reads the prefix and scores every "
+        "one of the 30 million suggestible queries on each keystroke, then we take the top 10."
+    )
+    card = grade_answer(answer, "query-autocomplete", embedder=embedder)
+    assert "single_stage_at_scale" in {f.id for f in card.failure_modes}

@@ -42,7 +42,8 @@ _SKEW = re.compile(
 )
 _SINGLE_STAGE = re.compile(
     r"\b(?:scor\w+|rank\w*|run\w*|apply\w*|evaluat\w+|predict\w*|compar\w+|pass\w*)\s+(?:[\w-]+\s+){0,4}"
-    r"(?:every|all(?:\s+the)?|each\s+of\s+the|the\s+(?:whole|entire|full))\s+(?:[\w-]+\s+){0,2}"
+    r"(?:every(?:\s+(?:one|single))?(?:\s+of\s+(?:the|our|its))?|all(?:\s+the)?|each\s+of\s+the|"
+    r"the\s+(?:whole|entire|full))\s+(?:[\w,-]+\s+){0,3}"
     r"(?:videos?|items?|products?|documents?|listings?|images?|events?|posts?|candidates?|catalog(?:ue)?s?|"
     r"corpus|inventory|users?|members?|queries|completions?|pins?|ads?)"
     r"|\bscore\s+everything|\bbrute[- ]force\b|\bfull\s+user[- ](?:by[- ])?item\s+(?:score\s+)?matrix"
