@@ -56,13 +56,31 @@ def cmd_index(args: argparse.Namespace) -> int:
     from agent.kb import open_index, sync_index
 
     settings = _settings(args)
-    stats = sync_index(open_index(settings), rebuild=args.rebuild)
+    with _index_read_only_as_cli_error():
+        stats = sync_index(open_index(settings), rebuild=args.rebuild)
+    if stats.read_only:
+        print(
+            f"the index is up to date ({stats.files} files, {stats.chunks} chunks); its folder is read-only, "
+            f"so nothing was written -> {settings.index_dir}"
+        )
+        return 0
     print(
         f"indexed {stats.files} files, {stats.chunks} chunks "
         f"({stats.files_changed} files changed, {stats.added} chunks embedded, {stats.removed} removed) "
         f"in {stats.seconds:.2f} s -> {settings.index_dir}"
     )
     return 0
+
+
+@contextmanager
+def _index_read_only_as_cli_error() -> Iterator[None]:
+    """An index that cannot be written in a read-only folder is a one-line error (without errno noise)."""
+    from knowledge.index import IndexReadOnly
+
+    try:
+        yield
+    except IndexReadOnly as e:
+        raise CliError(str(e)) from e
 
 
 def _check_choice(value: str | None, allowed: Sequence[str], what: str, hint: str) -> None:
@@ -86,9 +104,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from agent.kb import ready_retriever
 
-    retriever = ready_retriever(settings, show_progress=args.format != "json")
     filters = SearchFilters(case_id=args.case, step=args.step, kind=args.kind, strict_case=args.only_case)
-    hits = retriever.search(query, k=args.k, filters=filters, method=args.method or settings.retrieval)
+    with _index_read_only_as_cli_error():
+        retriever = ready_retriever(settings, show_progress=args.format != "json")
+        hits = retriever.search(query, k=args.k, filters=filters, method=args.method or settings.retrieval)
     if args.format == "json":
         fields = ("source", "heading", "case_id", "failure_mode", "step", "score", "text")
         print(json.dumps([h.model_dump(include=set(fields)) for h in hits], indent=2, ensure_ascii=False))
@@ -523,9 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["retrieval", "grading", "interview"])
     p.add_argument(
         "--split",
-        choices=["dev", "test", "all", "holdout", "holdout2"],
+        choices=["dev", "test", "all", "holdout", "holdout2", "holdout3"],
         default="all",
-        help="'all' is dev+test; the interview eval's held-out personas run only with 'holdout' or 'holdout2'",
+        help="'all' is dev+test; the interview eval's held-out personas run only with 'holdout*'",
     )
     p.add_argument("--out", help="write the results as JSON to this file")
     p.set_defaults(func=cmd_eval)

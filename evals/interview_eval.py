@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ HOLDOUT = PERSONAS.with_name("holdout.jsonl")
 """The first held-out split (h01-h14): run once untouched, seen since; run only with `--split holdout`."""
 HOLDOUT2 = PERSONAS.with_name("holdout2.jsonl")
 """The fresh held-out split (k01-k16): never tuned on, run only with `--split holdout2`, aggregates only."""
-HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2}
+HOLDOUT3 = PERSONAS.with_name("holdout3.jsonl")
+"""A split written for a later session (m01-m16): not run in the session that wrote it."""
+HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3}
 """Split name -> file of the splits kept out of `--split all`."""
-UNSEEN = frozenset({"holdout2"})
+UNSEEN = frozenset({"holdout2", "holdout3"})
 """Held-out splits nobody has tuned on: only aggregate rows are printed (per-persona results go to --out)."""
 LEAK_WINDOW = 8
 WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."
@@ -61,6 +64,8 @@ def load_personas(path: Path = PERSONAS) -> list[Persona]:
 def select_personas(split: str = "all") -> list[Persona]:
     """The personas of one split: `dev`, `test`, `all` (dev and test, never a held-out one) or a HELD_OUT split."""
     if split in HELD_OUT:
+        if not HELD_OUT[split].is_file():
+            raise FileNotFoundError(f"the {split} split ({HELD_OUT[split].name}) has not been written yet")
         return [p for p in load_personas(HELD_OUT[split]) if p.split == split]
     return [p for p in load_personas() if p.split not in HELD_OUT and (split == "all" or p.split == split)]
 
@@ -74,7 +79,8 @@ def holdout_note() -> str:
     ]
     return (
         f"note: held-out splits {'; '.join(parts)} are not part of dev, test or all; run them with "
-        f"{' or '.join('--split ' + name for name in HELD_OUT)} (do not tune on an unseen one)"
+        f"{' or '.join('--split ' + name for name, path in HELD_OUT.items() if path.is_file())} "
+        "(do not tune on an unseen one)"
     )
 
 
@@ -231,8 +237,12 @@ def main(split: str = "all", out: str | None = None) -> int:
     from agent.kb import embedder_factory
     from agent.settings import Settings
 
+    try:
+        personas = select_personas(split)
+    except FileNotFoundError as exc:
+        print(f"interviewer: {exc}", file=sys.stderr)
+        return 2
     embedder = embedder_factory(Settings.from_env())()
-    personas = select_personas(split)
     for case_id in sorted({p.case for p in personas}):  # warm per-case caches so latency is per turn
         state, _ = start(case_id, clock="turns", session_id="warmup")
         step(state, WARMUP_MESSAGE, embedder=embedder)
