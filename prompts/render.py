@@ -50,9 +50,37 @@ def render_text(template: str, variables: dict[str, str]) -> str:
     return _SLOT.sub(lambda m: variables[m.group(1)], template)
 
 
+@functools.lru_cache(maxsize=16)
+def keyed_lines(name: str) -> dict[str, str]:
+    """The `key: text` lines of prompts/<name>.md as a mapping (lines without a key are ignored)."""
+    out: dict[str, str] = {}
+    for line in load_template(name).splitlines():
+        key, sep, text = line.partition(":")
+        if sep and re.fullmatch(r"[a-z0-9_]+", key.strip()):
+            out[key.strip()] = text.strip()
+    return out
+
+
+def render_line(name: str, line: str, /, **variables: str) -> str:
+    """Render the `line:` line of prompts/<name>.md strictly; an unknown line raises PromptError."""
+    lines = keyed_lines(name)
+    if line not in lines:
+        raise PromptError(f"no line {line!r} in prompt template {name!r}")
+    return render_text(lines[line], variables)
+
+
 def render(name: str, **variables: str) -> str:
     """Render prompts/<name>.md with exactly these variables."""
     return render_text(load_template(name), variables)
 
 
-__all__ = ["PROMPTS_DIR", "PromptError", "load_template", "render", "render_text", "slots"]
+__all__ = [
+    "PROMPTS_DIR",
+    "PromptError",
+    "keyed_lines",
+    "load_template",
+    "render",
+    "render_line",
+    "render_text",
+    "slots",
+]

@@ -494,3 +494,19 @@ def test_english_replies_are_not_wrong_language(reply: str) -> None:
     from agent.interview.language import not_english
 
     assert not not_english(reply)
+
+
+def test_move_descriptions_come_from_the_prompt_file_strictly() -> None:
+    """Every line the model voice uses exists in prompts/interview_model_moves.md; a missing one is an error."""
+    import pytest as _pytest
+
+    from agent.interview.model_voice import MOVES
+    from prompts.render import PromptError, keyed_lines, render_line
+
+    lines = keyed_lines(MOVES)
+    assert {"answer", "flag_one", "move_back", "wrap_up_time", "fact_confirmed"} <= set(lines)
+    assert render_line(MOVES, "then_ask", question="Why?") == "Then ask: Why?"
+    with _pytest.raises(PromptError):
+        render_line(MOVES, "no_such_line")
+    with _pytest.raises(PromptError):
+        render_line(MOVES, "then_ask")  # its slot left empty
