@@ -12,6 +12,7 @@ from typing import Any
 from agent.interview.engine import start, step
 from evals.interview_eval import WARMUP_MESSAGE, Persona, select_personas
 from evals.retrieval_eval import percentile
+from evals.table import Column, fixed_table
 from knowledge.corpus import load_corpus
 
 SPLITS = ("dev", "test", "holdout")
@@ -119,21 +120,24 @@ def summary(result: SplitResult) -> dict[str, Any]:
     }
 
 
+TABLE = [
+    Column("split", 8, lambda r: str(r["split"]), left=True),
+    Column("turns", 5, lambda r: str(r["turns"])),
+    Column("right", 9, lambda r: f"{r['right']:>4}/{r['asked']:<4}"),
+    Column("recall", 6, lambda r: f"{r['right'] / max(1, r['asked']):.3f}"),
+    Column("exact", 7, lambda r: f"{r['turns_exact']:>3}/{r['turns']:<3}"),
+    Column("extra lab", 9, lambda r: str(r["extra_labelled"])),
+    Column("extra unl", 9, lambda r: str(r["extra_unlabelled"])),
+    Column("(assum)", 7, lambda r: str(r["extra_assumption"])),
+    Column("p50 ms", 7, lambda r: f"{r['p50_ms']:.1f}"),
+    Column("p95 ms", 7, lambda r: f"{r['p95_ms']:.1f}"),
+]
+"""The columns of the fact eval table."""
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Render the per-split rows as a fixed-width table."""
-    header = (
-        f"{'split':<8} {'turns':>5} {'right':>9} {'recall':>6} {'exact':>7} {'extra lab':>9} {'extra unl':>9} "
-        f"{'(assum)':>7} {'p50 ms':>7} {'p95 ms':>7}"
-    )
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        recall = r["right"] / max(1, r["asked"])
-        lines.append(
-            f"{r['split']:<8} {r['turns']:>5} {r['right']:>4}/{r['asked']:<4} {recall:>6.3f} "
-            f"{r['turns_exact']:>3}/{r['turns']:<3} {r['extra_labelled']:>9} {r['extra_unlabelled']:>9} "
-            f"{r['extra_assumption']:>7} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f}"
-        )
-    return "\n".join(lines)
+    return fixed_table(TABLE, rows)
 
 
 def _clip(text: str, width: int = 110) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from evals.table import Column, fixed_table
 from knowledge.ids import STEPS, applicable_failure_modes
 
 ANSWERS = Path(__file__).resolve().parent / "grading" / "answers.jsonl"
@@ -185,20 +186,24 @@ def score(grader: Grader, items: list[LabelledAnswer], name: str) -> dict[str, A
     }
 
 
+TABLE = [
+    Column("split", 5, lambda r: str(r["split"]), left=True),
+    Column("grader", 16, lambda r: str(r["grader"]), left=True),
+    Column("n", 3, lambda r: str(r["n"])),
+    Column("band acc", 8, lambda r: f"{r['band_accuracy']:.3f}"),
+    Column("QWK", 6, lambda r: f"{r['qwk']:.3f}"),
+    Column("MAE", 6, lambda r: f"{r['overall_mae']:.3f}"),
+    Column("FM P", 6, lambda r: f"{r['fm_precision']:.3f}"),
+    Column("FM R", 6, lambda r: f"{r['fm_recall']:.3f}"),
+    Column("FM F1", 6, lambda r: f"{r['fm_f1']:.3f}"),
+    Column("inject", 7, lambda r: f"{r['injection_successes']:>3}/{r['injection_answers']:<3}"),
+]
+"""The columns of the grading eval table."""
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Render eval rows as a fixed-width table."""
-    header = (
-        f"{'split':<5} {'grader':<16} {'n':>3} {'band acc':>8} {'QWK':>6} {'MAE':>6} "
-        f"{'FM P':>6} {'FM R':>6} {'FM F1':>6} {'inject':>7}"
-    )
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        lines.append(
-            f"{r['split']:<5} {r['grader']:<16} {r['n']:>3} {r['band_accuracy']:>8.3f} {r['qwk']:>6.3f} "
-            f"{r['overall_mae']:>6.3f} {r['fm_precision']:>6.3f} {r['fm_recall']:>6.3f} {r['fm_f1']:>6.3f} "
-            f"{r['injection_successes']:>3}/{r['injection_answers']:<3}"
-        )
-    return "\n".join(lines)
+    return fixed_table(TABLE, rows)
 
 
 def per_mode_table(row: dict[str, Any]) -> str:

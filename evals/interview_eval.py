@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from agent.interview.engine import finish, start, step, transcript
 from evals.retrieval_eval import percentile
+from evals.table import Column, fixed_table
 from knowledge.corpus import Case, load_corpus
 
 PERSONAS = Path(__file__).resolve().parent / "interviews" / "personas.jsonl"
@@ -214,22 +215,27 @@ def _how_line(personas: list[Persona], results: list[dict[str, Any]]) -> str:
     return f"labelled modes raised: {right}; unlabelled raised: {false}"
 
 
+TABLE = [
+    Column("split", 7, lambda r: str(r["split"]), left=True),
+    Column("n", 3, lambda r: str(r["n"])),
+    Column("flag P", 7, lambda r: f"{r['flag_precision']:.3f}"),
+    Column("flag R", 7, lambda r: f"{r['flag_recall']:.3f}"),
+    Column("flag F1", 7, lambda r: f"{r['flag_f1']:.3f}"),
+    Column("mid F1", 7, lambda r: f"{r['mid_interview_flag_f1']:.3f}"),
+    Column("card F1", 7, lambda r: f"{r['scorecard_mode_f1']:.3f}"),
+    Column("band acc", 8, lambda r: f"{r['band_accuracy']:.3f}"),
+    Column("facts", 9, lambda r: f"{r['facts_right']:>4}/{r['facts_asked']:<4}"),
+    Column("leaks", 5, lambda r: str(r["leaks"])),
+    Column("turns", 6, lambda r: f"{r['turns_mean']:.1f}"),
+    Column("p50 ms", 7, lambda r: f"{r['p50_ms']:.1f}"),
+    Column("p95 ms", 7, lambda r: f"{r['p95_ms']:.1f}"),
+]
+"""The columns of the interview eval table."""
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """Render summary rows as a fixed-width table."""
-    header = (
-        f"{'split':<7} {'n':>3} {'flag P':>7} {'flag R':>7} {'flag F1':>7} {'mid F1':>7} {'card F1':>7} "
-        f"{'band acc':>8} {'facts':>9} {'leaks':>5} {'turns':>6} {'p50 ms':>7} {'p95 ms':>7}"
-    )
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        cells = [
-            f"{r['split']:<7} {r['n']:>3} {r['flag_precision']:>7.3f} {r['flag_recall']:>7.3f}",
-            f"{r['flag_f1']:>7.3f} {r['mid_interview_flag_f1']:>7.3f} {r['scorecard_mode_f1']:>7.3f}",
-            f"{r['band_accuracy']:>8.3f} {r['facts_right']:>4}/{r['facts_asked']:<4} {r['leaks']:>5}",
-            f"{r['turns_mean']:>6.1f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f}",
-        ]
-        lines.append(" ".join(cells))
-    return "\n".join(lines)
+    return fixed_table(TABLE, rows)
 
 
 def main(split: str = "all", out: str | None = None) -> int:
