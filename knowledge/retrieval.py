@@ -18,7 +18,20 @@ RRF_K = 60
 PROMPT_WEIGHT = 0.7
 """Fused-score factor of a case's `Prompt` chunk: short and about everything in its case, it used to
 outrank the passage that answers a case-specific question (dev MRR 0.720 -> 0.741, R@5 unchanged)."""
+CASE_FAILURE_MODE_WEIGHT = 0.85
+"""Fused-score factor of a case's `Failure modes › …` chunks: one sentence each, dense with the case's
+numbers and nouns, they outranked the fact sheet, follow-up or trade-off that answers the question
+(dev MRR 0.741 -> 0.784; flat from 0.7 to 0.9; it costs queries aimed at those paragraphs)."""
+FACT_SHEET_BOOST = 1.1
+"""Fused-score factor of a `Fact sheet` chunk when the query asks for a quantity (`asks_for_a_number`);
+with the weight above, dev MRR 0.784 -> 0.806."""
 CANDIDATES = 50
+
+_NUMBER_QUESTION = re.compile(
+    r"^\s*(how (many|much|long|big|fast)|what (share|percent(age)?|fraction|proportion))\b"
+    r"|\bper second\b|\bqps\b|\bdau\b|\bbase rate\b",
+    re.IGNORECASE,
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -134,6 +147,24 @@ def tokenize(text: str) -> list[str]:
     return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP]
 
 
+def asks_for_a_number(query: str) -> bool:
+    """True when the query asks for a quantity ("how many …", "what share …", QPS, DAU, a base rate)."""
+    return bool(_NUMBER_QUESTION.search(query))
+
+
+def prior(chunk: Chunk, wants_number: bool) -> float:
+    """Factor applied to a chunk's fused score by what kind of section it is and what the query asks for."""
+    if chunk.kind != "case":
+        return 1.0
+    if chunk.heading.startswith("Prompt"):
+        return PROMPT_WEIGHT
+    if chunk.heading.startswith("Failure modes"):
+        return CASE_FAILURE_MODE_WEIGHT
+    if wants_number and chunk.heading.startswith("Fact sheet"):
+        return FACT_SHEET_BOOST
+    return 1.0
+
+
 class BM25:
     """Okapi BM25 over a fixed list of documents."""
 
@@ -198,10 +229,11 @@ class Retriever:
             for run in (self._dense_ranked(query, filters, CANDIDATES), self._bm25_ranked(query, filters, CANDIDATES)):
                 for rank, (chunk_id, _score) in enumerate(run):
                     fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            wants_number = asks_for_a_number(query)
             for chunk_id in fused:
                 chunk = self.by_id.get(chunk_id)
-                if chunk is not None and chunk.kind == "case" and chunk.heading.startswith("Prompt"):
-                    fused[chunk_id] *= PROMPT_WEIGHT
+                if chunk is not None:
+                    fused[chunk_id] *= prior(chunk, wants_number)
             ranked = sorted(fused.items(), key=lambda pair: -pair[1])[:k]
         return [self._hit(chunk_id, score) for chunk_id, score in ranked if chunk_id in self.by_id]
 
