@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Validate the scripted mock-interview persona files (personas, holdout, holdout2) against the contract and the KB.
+"""Validate the scripted mock-interview persona files (personas, holdout*) against the contract and the KB.
 
 Checks that every line parses as a JSON object with exactly the documented fields; ids are unique across
-all files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl, `kNN` in holdout2.jsonl);
+all files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl, `kNN` in holdout2.jsonl, `mNN` in holdout3.jsonl);
 each case exists as knowledge/cases/<id>.md; level, band and split are legal; turns are 8-20 strings;
 failure modes are contract ids, listed once, in contract order, and applicable to the case (both the
 contract's applicability table and the case file's front matter are consulted); every facts_asked entry
@@ -11,11 +11,12 @@ that case's `## Fact sheet`, unless it starts with "unlisted:" (then the rest mu
 the case). Also checks the set-level requirements (at least 16 personas over at least 8 cases, a
 leak-bait persona, a multi-fact turn, an unlisted fact, a roughly even dev/test split; for each holdout
 file at least 12 personas over at least 10 cases and every level) and prints the counts used in README.md.
-personas.jsonl holds the `dev` and `test` splits, holdout.jsonl only the `holdout` split and holdout2.jsonl
-only the `holdout2` split.
+personas.jsonl holds the `dev` and `test` splits, holdout.jsonl only the `holdout` split, holdout2.jsonl
+only the `holdout2` split and holdout3.jsonl only the `holdout3` split.
 Exit status 1 on any error.
 
-Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl, holdout.jsonl, holdout2.jsonl)
+Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl, holdout.jsonl, holdout2.jsonl,
+       holdout3.jsonl)
 """
 
 from __future__ import annotations
@@ -47,14 +48,21 @@ FIELDS = [
 ]
 LEVELS = ["mid", "senior", "staff"]
 BANDS = ["strong_no_hire", "lean_no_hire", "lean_hire", "strong_hire"]
-SPLITS = ["dev", "test", "holdout", "holdout2"]
+SPLITS = ["dev", "test", "holdout", "holdout2", "holdout3"]
 HOLDOUT = "holdout"
 HOLDOUT2 = "holdout2"
-HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2)
+HOLDOUT3 = "holdout3"
+HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2, HOLDOUT3)
 MIN_TURNS, MAX_TURNS = 8, 20
 MIN_PERSONAS, MIN_CASES = 16, 8
 MIN_HOLDOUT_PERSONAS, MIN_HOLDOUT_CASES = 12, 10
-ID_PATTERNS = {"dev": r"p\d{2,3}", "test": r"p\d{2,3}", HOLDOUT: r"h\d{2,3}", HOLDOUT2: r"k\d{2,3}"}
+ID_PATTERNS = {
+    "dev": r"p\d{2,3}",
+    "test": r"p\d{2,3}",
+    HOLDOUT: r"h\d{2,3}",
+    HOLDOUT2: r"k\d{2,3}",
+    HOLDOUT3: r"m\d{2,3}",
+}
 UNLISTED = "unlisted:"
 
 
@@ -132,8 +140,10 @@ def check_facts_asked(pid: str, facts: Any, n_turns: int, keys: list[str]) -> li
 
 
 def file_splits(path: Path) -> list[str]:
-    """The splits a persona file may hold: only `holdout2` in a file named holdout2*, only `holdout` in any other
-    holdout* file, else `dev` and `test`."""
+    """The splits a persona file may hold: only `holdout3` in a file named holdout3*, only `holdout2` in a file
+    named holdout2*, only `holdout` in any other holdout* file, else `dev` and `test`."""
+    if path.name.startswith(HOLDOUT3):
+        return [HOLDOUT3]
     if path.name.startswith(HOLDOUT2):
         return [HOLDOUT2]
     return [HOLDOUT] if path.name.startswith(HOLDOUT) else ["dev", "test"]
@@ -304,7 +314,7 @@ def validate_file(
 
 
 def main(*paths: Path) -> int:
-    """Validate the persona files (default: all three); print errors or counts; return the exit status."""
+    """Validate the persona files (default: all four); print errors or counts; return the exit status."""
     mode_ids, restricted = contract_modes(CONTRACT)
     files = list(paths) or DEFAULT_FILES
     seen: set[str] = set()
@@ -325,7 +335,7 @@ def main(*paths: Path) -> int:
     return 0
 
 
-DEFAULT_FILES = [HERE / "personas.jsonl", HERE / "holdout.jsonl", HERE / "holdout2.jsonl"]
+DEFAULT_FILES = [HERE / name for name in ("personas.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl")]
 
 if __name__ == "__main__":
     sys.exit(main(*(Path(a) for a in sys.argv[1:])))
