@@ -61,3 +61,53 @@ def test_a_heavy_model_over_every_one_of_millions_is_single_stage(embedder: Any)
     )
     card = grade_answer(answer, "query-autocomplete", embedder=embedder)
     assert "single_stage_at_scale" in {f.id for f in card.failure_modes}
+
+
+@pytest.mark.parametrize(
+    ("answer", "case_id", "mode", "present"),
+    [
+        (
+            "Model: I'm not going to bother benchmarking against the old formula; it would burn a sprint. I'd go "
+            "straight to a multi-task deep network with a shared bottom.",
+            "news-feed",
+            "no_baseline",
+            True,
+        ),
+        (
+            "Model: the old formula is the baseline to beat, then a multi-task deep network with a shared bottom.",
+            "news-feed",
+            "no_baseline",
+            False,
+        ),
+        (
+            "I don't want a separate candidate generation stage. So I'd run this ranker over all 50M recently "
+            "watched videos for every homepage load. New users get a popularity list re-ranked by country.",
+            "video-recommendation",
+            "single_stage_at_scale",
+            True,
+        ),
+        (
+            "Online, a champion-challenger split where a random share of traffic is decided by the new model. "
+            "Offline, train on older months and test on the latest month.",
+            "fraud-detection",
+            "data_leakage",
+            False,
+        ),
+        (
+            "Split the rows at random 80/10/10 after shuffling the whole year of payments.",
+            "fraud-detection",
+            "data_leakage",
+            True,
+        ),
+    ],
+)
+def test_failure_mode_phrasings(answer: str, case_id: str, mode: str, present: bool, embedder: Any) -> None:
+    card = grade_answer(answer, case_id, embedder=embedder)
+    assert (mode in {f.id for f in card.failure_modes}) is present
+
+
+def test_a_fronted_object_handed_to_another_team_is_dismissed() -> None:
+    from agent.grading.text import split_sentences
+
+    text = "How it gets deployed, the actual plumbing, I'd honestly leave to the search infrastructure folks."
+    assert all(c.dismissed for s in split_sentences(text) for c in s.clauses)

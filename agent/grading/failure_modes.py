@@ -49,6 +49,11 @@ _SINGLE_STAGE = re.compile(
     r"|\bscore\s+everything|\bbrute[- ]force\b|\bfull\s+user[- ](?:by[- ])?item\s+(?:score\s+)?matrix"
     r"|\bexhaustive(?:ly)?\s+(?:scor|search|rank)\w*",
 )
+_TRAFFIC_SPLIT = re.compile(
+    r"\b(?:traffic|users?|requests?|sessions?\s+(?:in|into)|a/?b|experiment\w*|champion|challenger|holdout group|"
+    r"control group|treatment|bucket\w*|canary|shadow|rollout)\b"
+)
+"""A random split of live traffic or users (an online experiment), not of the training data."""
 _ACCURACY = re.compile(r"\baccuracy\b(?!\s*@)")
 _ACCURACY_FINE = re.compile(r"\btop[- ]?\d*k?[- ]accuracy|accuracy\s*@|\bk[- ]accuracy")
 _METRIC_CONTEXT = re.compile(r"\b(?:metric|measure|evaluat\w*|optimi[sz]\w*|report|track|target|%|percent|use|kpi)")
@@ -213,7 +218,7 @@ def no_data_plan(a: Analysis) -> str | None:
 
 def data_leakage(a: Analysis) -> str | None:
     """Present only when the answer does the leaking thing: a random split or a post-outcome feature."""
-    idx = _harmful(a, _RANDOM_SPLIT)
+    idx = _harmful(a, _RANDOM_SPLIT, exclude=_TRAFFIC_SPLIT)
     if idx is not None and a.case.id != "visual-search":
         return f'Time-ordered data is split at random: "{a.quote(idx)}".'
     idx = _harmful(a, _FUTURE_FEATURE, _FEATURE_CONTEXT, exclude=_LABEL_CLAUSE)
@@ -250,7 +255,7 @@ def training_serving_skew(a: Analysis) -> str | None:
 
 def no_baseline(a: Analysis) -> str | None:
     """Present when a model is proposed with no simple baseline, including a dismissed baseline."""
-    dismissed = _dismissal_quote(a, re.compile(r"baseline|heuristic|simple|rules|logistic|popular"))
+    dismissed = _dismissal_quote(a, re.compile(r"baseline|heuristic|simple|rules|logistic|popular|formula|benchmark"))
     explicit = any("baseline" in h.match.lower() for h in a.signals.get("modeling", "baseline"))
     if dismissed and not explicit:
         return f"A baseline is mentioned only to be dismissed.{dismissed}"
@@ -288,7 +293,9 @@ def model_first(a: Analysis) -> str | None:
 def single_stage_at_scale(a: Analysis) -> str | None:
     """Present only when a heavy model scores the whole catalogue with no candidate stage."""
     idx = _harmful(a, _SINGLE_STAGE)
-    if idx is None or a.signals.has("modeling", "funnel"):
+    cold = set(a.signals.sentences("modeling", ("cold_start",)))
+    staged = [h for h in a.signals.get("modeling", "funnel") if h.sentence not in cold]
+    if idx is None or staged:  # a re-ranked popularity list for new users is not the main model's funnel
         return None
     return f'A model scores the whole catalogue per request with no candidate stage: "{a.quote(idx)}".'
 

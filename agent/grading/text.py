@@ -26,8 +26,9 @@ _CLAUSE_SPLIT = re.compile(
 # A clause containing one of these is a dismissal: what it mentions is not covered.
 _DISMISS = re.compile(
     r"""\b(?:
-        (?:don'?t|do\s+not|doesn'?t|does\s+not|won'?t|will\s+not|wouldn'?t|shouldn'?t|needn'?t|never)\s+
-            (?:really\s+)?(?:need|bother|require|have\s+to|worry|care|matter|plan|use|do|build|add|include)
+        (?:don'?t|do\s+not|doesn'?t|does\s+not|won'?t|will\s+not|wouldn'?t|shouldn'?t|needn'?t|never|
+            (?:i'?m|i\s+am|we'?re|we\s+are)\s+not\s+going\s+to|not\s+going\s+to)\s+
+            (?:really\s+)?(?:need|bother|require|have\s+to|worry|care|matter|plan|use|do|build|add|include|want)
       | no\s+need | not\s+(?:needed|necessary|required|needed\s+here|important|worth|a\s+priority|relevant)
       | unnecessary | overkill | out\s+of\s+scope | not\s+in\s+scope | isn'?t\s+(?:needed|necessary|required|important)
       | aren'?t\s+(?:needed|necessary|required|important) | skip(?:s|ped|ping)?(?!\s+connections?)
@@ -41,10 +42,13 @@ _DISMISS = re.compile(
       | (?:just|simply)\s+(?:put|wrap|throw|stick)\s+(?:it|the\s+model)
       | won'?t\s+be\s+(?:needed|necessary) | don'?t\s+matter | doesn'?t\s+matter | ignore | irrelevant
       | good\s+enough\s+without | (?:we|i)\s+(?:can|could|will|'ll)\s+(?:drop|omit)
-      | (?:i'?d|i\s+would|we'?d|we\s+would|i'?ll|we'?ll|let'?s)\s+leave\s+(?:\w+\s+){0,6}?to\s+(?:the\s+)?
-            (?:infra\w*|platform|ops|devops|sre|backend|engineering|software|other)
+      | (?:i'?d|i\s+would|we'?d|we\s+would|i'?ll|we'?ll|let'?s)\s+(?:\w+\s+)?leave\s+(?:\w+\s+){0,6}?to\s+
+            (?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:infra\w*|platform|ops|devops|sre|backend|engineering|software|
+            other|serving|deployment)
       | (?:someone|somebody)\s+else'?s\s+(?:job|problem|concern)
       | (?:not|isn'?t)\s+(?:really\s+)?(?:the\s+|an?\s+|our\s+)?ml\s+(?:part|problem|concern|question|work|side)
+      | (?:not|(?:don'?t|do\s+not)\s+think\s+(?:that'?s|it'?s|this\s+is))\s+where\s+the\s+(?:ml|interesting|real)\s+
+            (?:\w+\s+)?(?:interest|part|work|problem)
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -180,9 +184,13 @@ def _forward_start(part: str) -> int | None:
     return None
 
 
+_FRONTED = re.compile(r"\bleave\s+(?:\w+\s+){0,2}?to\b|\bnot\s+where\b|\bthat'?s\s+where\b", re.IGNORECASE)
+"""A dismissal whose object came first ("How it gets deployed, I'd leave to the infra folks")."""
+
+
 def _refers_back(clause: str) -> bool:
-    """A dismissal whose object is a pronoun ("I don't think it matters") dismisses what came before."""
-    return bool(_ANAPHOR.search(clause))
+    """A dismissal whose object is a pronoun ("I don't think it matters") or came first dismisses what came before."""
+    return bool(_ANAPHOR.search(clause) or _FRONTED.search(clause))
 
 
 def split_clauses(sentence: str) -> list[Clause]:
