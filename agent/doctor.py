@@ -139,25 +139,6 @@ def check_data_dir(settings: Settings) -> Check:
     return Check("data dir", True, f"{folder} is writable")
 
 
-def _stale_files(collection: Any) -> tuple[int, int]:
-    """(files changed or new, files gone) between the stored chunks and the markdown on disk."""
-    from knowledge import KNOWLEDGE_DIR
-    from knowledge.chunking import file_digest, knowledge_files, source_path
-
-    stored = collection.get(include=["metadatas"])
-    digests: dict[str, set[str]] = {}
-    for meta in stored["metadatas"] or []:
-        digests.setdefault(str(meta.get("source")), set()).add(str(meta.get("file_digest")))
-    seen: set[str] = set()
-    changed = 0
-    for path in knowledge_files(KNOWLEDGE_DIR):
-        source = source_path(path)
-        seen.add(source)
-        if digests.get(source) != {file_digest(path)}:
-            changed += 1
-    return changed, len(set(digests) - seen)
-
-
 def check_index(settings: Settings) -> Check:
     """The knowledge index opens and holds chunks; stale (corpus changed since) is reported, not failed."""
     fix = "run `interviewer index` (or `make index`)"
@@ -168,19 +149,16 @@ def check_index(settings: Settings) -> Check:
         from agent.kb import open_index
 
         index = open_index(settings, notify=notes.append)
-        collection = index.collection()
-        count = int(collection.count())
-        changed, gone = _stale_files(collection) if count else (0, 0)
+        count = int(index.collection().count())
+        drift = index.drift() if count else None  # digests and per-file chunk counts: a killed build is stale
     except Exception as e:  # chromadb raises many kinds on a damaged store
         return Check("index", False, f"cannot open {settings.index_dir} ({_one_line(e)})", fix + " --rebuild")
     if notes:
         return Check("index", False, f"{settings.index_dir} was unreadable and has been reset", fix)
     if count == 0:
         return Check("index", False, f"{settings.index_dir} is empty", fix)
-    if changed or gone:
-        state = (
-            f"stale: {changed} files changed or new, {gone} removed (the next search or `interviewer index` syncs it)"
-        )
+    if drift is not None and drift.stale:
+        state = f"stale: {drift.summary()} (the next search or `interviewer index` syncs it)"
     else:
         state = "up to date"
     return Check("index", True, f"{count} chunks, {state}")

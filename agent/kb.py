@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from agent.settings import Settings
 from knowledge import KNOWLEDGE_DIR
-from knowledge.index import Embedder, IndexStats, KnowledgeIndex, Notify
+from knowledge.index import Embedder, IndexReadOnly, IndexStats, KnowledgeIndex, Notify
 from knowledge.retrieval import Retriever
 from knowledge.tokens import seed_tiktoken_cache
 
@@ -58,8 +58,22 @@ def sync_index(
             bar.close()
 
 
-def ready_retriever(settings: Settings, show_progress: bool = True) -> Retriever:
-    """A retriever over an index that has just been brought up to date."""
-    index = open_index(settings)
-    sync_index(index, show_progress=show_progress)
+def ready_retriever(settings: Settings, show_progress: bool = True, notify: Notify = _stderr) -> Retriever:
+    """A retriever over an index that has just been brought up to date.
+
+    In a read-only data folder the index is searched as it is: an out-of-date one with a one-line warning,
+    a missing, empty or damaged one raises IndexReadOnly (nothing can be written there).
+    """
+    index = open_index(settings, notify=notify)
+    if index.writable():
+        sync_index(index, show_progress=show_progress)
+        return Retriever(index)
+    if index.is_empty():
+        raise IndexReadOnly(index.index_dir, "is empty")
+    drift = index.drift()
+    if drift.stale:
+        notify(
+            f"interviewer: warning: the index at {index.index_dir} is out of date ({drift.summary()}) and its "
+            "folder is read-only: searching it as it is"
+        )
     return Retriever(index)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -180,11 +181,16 @@ def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
 
 
 class Terminal:
-    """An interactive `interviewer interview …` fed through a pipe; a reply line is an acknowledged turn."""
+    """An interactive `interviewer interview …` (or another `command`, e.g. "drill") fed through a pipe.
 
-    def __init__(self, args: Sequence[str], data_dir: Path, ns: Namespace | None = None) -> None:
-        """Start the process; its stdout and stderr are read by threads."""
-        cmd = [*(ns.prefix() if ns else []), *interviewer_cmd(), "interview", *args]
+    A reply line is an acknowledged turn.
+    """
+
+    def __init__(
+        self, args: Sequence[str], data_dir: Path, ns: Namespace | None = None, command: str = "interview"
+    ) -> None:
+        """Start `interviewer COMMAND ARGS`; its stdout and stderr are read by threads."""
+        cmd = [*(ns.prefix() if ns else []), *interviewer_cmd(), command, *args]
         self.proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
@@ -242,6 +248,12 @@ class Terminal:
         """Type one line."""
         assert self.proc.stdin is not None
         self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def typing(self, text: str) -> None:
+        """Type part of a line (no Enter): the process is reading it when killed."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text)
         self.proc.stdin.flush()
 
     def kill(self) -> int:
@@ -385,6 +397,16 @@ def snapshot_json(db: str) -> str:
     return json.dumps({sid: asdict(view) for sid, view in snapshot(Path(db)).items()})
 
 
+def file_hashes(folder: Path) -> dict[str, str]:
+    """Every file under `folder` (symlinks not followed) with its sha256: compare two to see any write."""
+    out: dict[str, str] = {}
+    for where, _dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(where, name)
+            out[path.relative_to(folder).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
 def fill_disk(folder: Path, name: str = "filler") -> Path:
     """Write zeros into `folder/name` until the file system is full; return the filler."""
     path = folder / name
@@ -413,6 +435,7 @@ __all__ = [
     "Terminal",
     "env_for",
     "error_lines",
+    "file_hashes",
     "fill_disk",
     "free_port",
     "interviewer_cmd",

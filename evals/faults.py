@@ -30,10 +30,12 @@ from evals.fault_harness import (
     MESSAGES,
     ROOT,
     App,
+    Namespace,
     Outcome,
     Terminal,
     env_for,
     error_lines,
+    file_hashes,
     fill_disk,
     interviewer_cmd,
     namespace,
@@ -265,20 +267,43 @@ def full_disk(base: Path, work: Path) -> Outcome:
 # -- d: a read-only data folder -----------------------------------------------------------------
 
 
+_DROP_CHUNKS = """
+import sys
+from agent.settings import Settings
+from agent.kb import open_index
+col = open_index(Settings.from_env()).collection()
+ids = col.get(where={"source": sys.argv[1]})["ids"]
+col.delete(ids=ids[len(ids) // 2 :])
+"""
+
+
+def _drop_half_of(data: Path, source: str) -> None:
+    """Delete half of one file's chunks from the index in `data`: what a build killed mid-file leaves."""
+    subprocess.run([sys.executable, "-c", _DROP_CHUNKS, source], cwd=ROOT, env=env_for(data), check=True)
+
+
 def read_only(base: Path, work: Path) -> Outcome:
-    """The whole data folder mounted read-only: reads work, every write says so in one line (exit 2)."""
+    """The data folder mounted read-only: reads work (search too, on the index as it is), writes say so (exit 2).
+
+    Three folders: one with an up-to-date index, one whose index lost part of a file's chunks (stale: search
+    warns in one line and answers; `index` cannot write), one with no index (search and index: one line).
+    """
     out = Outcome("read-only data folder")
-    data = work / "ro"
-    data.mkdir()
+    top = work / "ro"
+    data = top / "data"
+    data.mkdir(parents=True)
     shutil.copytree(base / "cache", data / "cache", symlinks=True)
-    if (base / "index").is_dir():
-        shutil.copytree(base / "index", data / "index")
+    shutil.copytree(base / "index", data / "index")
+    stale = _data_dir(base, top / "stale", index=True)  # these two share the base's embedder cache (a symlink)
+    bare = _data_dir(base, top / "bare")
+    _drop_half_of(stale, "knowledge/framework/serving.md")
     sid = _paused_session(data)
     before = (data / DB).read_bytes()
     out.turns_before = len(snapshot(data / DB)[sid].candidate)
     batch_in = work / "batch.jsonl"
     batch_in.write_text(json.dumps(BATCH_LINE) + "\n", encoding="utf-8")
-    setup = f"mount --bind '{data}' '{data}' && mount -o remount,ro,bind '{data}'"
+    tree = file_hashes(top)
+    setup = f"mount --bind '{top}' '{top}' && mount -o remount,ro,bind '{top}'"
     messages: list[str] = []
     with namespace(setup) as ns:
         probe = subprocess.run([*ns.prefix(), "touch", str(data / "probe")], capture_output=True, check=False)
@@ -290,8 +315,6 @@ def read_only(base: Path, work: Path) -> Outcome:
             (["interview", "--resume", sid], f"{MESSAGES[2]}\n"),
             (["interview", "--case", CASE], f"{MESSAGES[0]}\n"),
             (["grade", "--batch", str(batch_in), "--out", str(data / "out.jsonl")], ""),
-            (["search", "feature drift"], ""),
-            (["index"], ""),
         ):
             r = run_cli(args, data, stdin=stdin, ns=ns)
             name = " ".join(args[:2]) if args[0] == "interview" else args[0]
@@ -299,12 +322,37 @@ def read_only(base: Path, work: Path) -> Outcome:
             _one_line(out, name, r.err)
             out.check(f"{name}: says read-only", "read-only" in r.message.lower())
             messages.append(r.message)
+        _read_only_index(out, ns, data, stale, bare)
     out.exit_code = 2
     out.message = messages[0] if messages else ""
     out.turns_after = len(snapshot(data / DB)[sid].candidate)
     out.lost = out.turns_before - out.turns_after
     out.check("store bytes unchanged", (data / DB).read_bytes() == before)
+    out.check("no file written, created or removed", file_hashes(top) == tree)
     return out
+
+
+def _read_only_index(out: Outcome, ns: Namespace, data: Path, stale: Path, bare: Path) -> None:
+    """`search` and `index` in read-only folders whose index is up to date, stale, or missing."""
+    query = ["search", "feature drift", "-k", "2"]
+    r = run_cli(query, data, ns=ns)
+    out.check("search, up to date: answers (exit 0)", r.code == 0 and "1. [" in r.out and r.err.strip() == "")
+    r = run_cli(["index"], data, ns=ns)
+    out.check("index, up to date: says so (exit 0)", r.code == 0 and "up to date" in r.out and "read-only" in r.out)
+    r = run_cli(query, stale, ns=ns)
+    warnings = [ln for ln in r.err.splitlines() if ln.strip()]
+    out.check("search, stale: answers (exit 0)", r.code == 0 and "1. [" in r.out)
+    out.check(
+        "search, stale: one warning line",
+        len(warnings) == 1 and "out of date" in warnings[0] and "read-only" in warnings[0],
+    )
+    for name, folder, args in (("index, stale", stale, ["index"]), ("search, no index", bare, query)):
+        r = run_cli(args, folder, ns=ns)
+        out.check(f"{name}: exit 2", r.code == 2 and r.out == "")
+        _one_line(out, name, r.err)
+        out.check(f"{name}: says read-only", "read-only" in r.message.lower())
+    r = run_cli(["index"], bare, ns=ns)
+    out.check("index, no index: exit 2, says missing", r.code == 2 and "is missing" in r.message)
 
 
 # -- e: a store locked by another process -------------------------------------------------------

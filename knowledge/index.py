@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -10,8 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,6 +60,50 @@ class IndexStats(BaseModel):
     removed: int
     seconds: float
     rebuilt: bool
+    read_only: bool = False
+    """The folder is read-only and the index was already up to date: nothing was written."""
+
+
+class IndexReadOnly(OSError):
+    """The index needs writing (missing, stale, damaged) but its folder is read-only; str() is one line."""
+
+    def __init__(self, index_dir: Path, problem: str) -> None:
+        """`problem` says what is wrong with the index at `index_dir`, e.g. "is missing"."""
+        message = (
+            f"the index at {index_dir} {problem} but its folder is read-only, so it cannot be written there "
+            "(point INTERVIEWER_DATA_DIR at a writable folder and run `interviewer index`)"
+        )
+        super().__init__(errno.EROFS, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+Mark = tuple[str, str]
+"""What a stored chunk says about its file: (file digest, number of chunks the file had)."""
+
+
+@dataclass
+class Drift:
+    """How the stored chunks differ from the markdown on disk (computed without writing anything)."""
+
+    files: int = 0
+    unchanged_chunks: int = 0
+    changed: list[tuple[Path, str]] = field(default_factory=list)
+    """(file, digest) of files that are new, edited, or stored incompletely (a build killed mid-file)."""
+    stored: dict[str, dict[str, Mark]] = field(default_factory=dict)
+    """source -> chunk id -> mark, for every stored chunk."""
+    gone: list[str] = field(default_factory=list)
+    """Sources stored in the index whose file no longer exists."""
+
+    @property
+    def stale(self) -> bool:
+        """Whether a sync would change anything."""
+        return bool(self.changed or self.gone)
+
+    def summary(self) -> str:
+        """The drift in a few words, e.g. "2 files changed or new, 1 removed"."""
+        return f"{len(self.changed)} files changed or new, {len(self.gone)} removed"
 
 
 def _to_metadata(chunk: Chunk, digest: str, file_chunks: int) -> dict[str, str]:
@@ -105,6 +153,8 @@ class KnowledgeIndex:
         self._collection: Any = None
         self._locked = False
         self._root = KNOWLEDGE_DIR
+        self._store = index_dir
+        """Where chromadb opens the index: `index_dir`, or a private copy of it when the folder is read-only."""
 
     @property
     def embedder(self) -> Embedder:
@@ -113,10 +163,30 @@ class KnowledgeIndex:
             self._embedder = self._embedder_factory()
         return self._embedder
 
+    def writable(self) -> bool:
+        """Whether this process may write the index and its lock file (False on a read-only mount or folder)."""
+        folder = self.index_dir.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        paths = [folder, *(p for p in (self.index_dir, self.index_dir / "chroma.sqlite3") if p.exists())]
+        return all(os.access(p, os.W_OK) for p in paths)
+
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
+        """Exclusive while writing; in a read-only folder, shared on the lock file if there is one (no creation)."""
+        lock = self.index_dir.parent / "index.lock"
+        if not self.writable():
+            try:
+                handle = open(lock, encoding="utf-8")  # noqa: SIM115 (closed below)
+            except OSError:  # never built here: nobody can be writing it
+                yield
+                return
+            with handle:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                yield
+            return
         self.index_dir.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.index_dir.parent / "index.lock", "a+") as handle:
+        with open(lock, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             self._locked = True
             try:
@@ -128,7 +198,7 @@ class KnowledgeIndex:
     def _open(self) -> Any:
         import chromadb
 
-        client = chromadb.PersistentClient(path=str(self.index_dir), settings=_silence_chromadb_telemetry())
+        client = chromadb.PersistentClient(path=str(self._store), settings=_silence_chromadb_telemetry())
         collection = client.get_or_create_collection(
             COLLECTION,
             embedding_function=None,
@@ -150,9 +220,9 @@ class KnowledgeIndex:
     def _vector_files(self) -> dict[str, str]:
         """sha256 of the HNSW segment files that only a write changes."""
         out: dict[str, str] = {}
-        for f in sorted(self.index_dir.rglob("*")):
+        for f in sorted(self._store.rglob("*")):
             if f.is_file() and f.name in CHECKED_FILES:
-                out[f.relative_to(self.index_dir).as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
+                out[f.relative_to(self._store).as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
         return out
 
     def _record_vector_files(self, col: Any = None) -> None:
@@ -172,7 +242,7 @@ class KnowledgeIndex:
     def _damage(self) -> str | None:
         """Why the vector files do not match the manifest (None: they match, or there is no manifest yet)."""
         try:
-            expected = json.loads((self.index_dir / MANIFEST).read_text(encoding="utf-8"))
+            expected = json.loads((self._store / MANIFEST).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -190,7 +260,7 @@ class KnowledgeIndex:
         so files that differ from the manifest are often fine; a damaged one can crash the process that
         loads it, hence the child.
         """
-        if not (self.index_dir / PROBE).is_file():
+        if not (self._store / PROBE).is_file():
             return False
         code = (
             "import json, sys\n"
@@ -206,7 +276,7 @@ class KnowledgeIndex:
         env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
         try:
             done = subprocess.run(
-                [sys.executable, "-c", code, str(self.index_dir), COLLECTION, str(self.index_dir / PROBE)],
+                [sys.executable, "-c", code, str(self._store), COLLECTION, str(self._store / PROBE)],
                 capture_output=True,
                 timeout=300,
                 check=False,
@@ -217,11 +287,18 @@ class KnowledgeIndex:
         return done.returncode == 0
 
     def collection(self) -> Any:
-        """Open (or create) the collection; a corrupt or foreign index is wiped and recreated."""
+        """Open (or create) the collection; a corrupt or foreign index is wiped and recreated.
+
+        In a read-only folder chromadb cannot open the index in place (it writes to its SQLite file on open):
+        a private copy is opened instead, and an index that is missing or damaged raises IndexReadOnly.
+        """
         if self._collection is not None:
             return self._collection
         if not self._locked:  # another process may be writing the index: check it under the lock
             with self._lock():
+                if not self.writable():
+                    self._collection = self._open_copy()
+                    return self._collection
                 return self.collection()
         problem = self._damage() if self.index_dir.is_dir() else None
         if problem is not None and "unreadable" not in problem and self._loads_in_a_child():
@@ -238,9 +315,51 @@ class KnowledgeIndex:
             self._collection = self._open()
         return self._collection
 
+    def _open_copy(self) -> Any:
+        """The collection of a private temporary copy of the index (removed at exit); the folder is never written."""
+        if not (self.index_dir / "chroma.sqlite3").is_file():
+            raise IndexReadOnly(self.index_dir, "is missing")
+        copy = Path(tempfile.mkdtemp(prefix="interviewer-index-")) / "index"
+        atexit.register(shutil.rmtree, copy.parent, True)  # at exit: the collection may outlive this object
+        shutil.copytree(self.index_dir, copy)
+        self._store = copy
+        problem = self._damage()
+        if problem is not None and ("unreadable" in problem or not self._loads_in_a_child()):
+            raise IndexReadOnly(self.index_dir, f"is damaged ({problem})")
+        try:
+            return self._open()
+        except Exception as e:  # chromadb raises many kinds on a damaged store; a foreign embedder too
+            raise IndexReadOnly(self.index_dir, f"is unreadable ({type(e).__name__})") from e
+
     def is_empty(self) -> bool:
         """True when the collection holds no chunks."""
         return int(self.collection().count()) == 0
+
+    def drift(self, root: Path = KNOWLEDGE_DIR) -> Drift:
+        """How the stored chunks differ from the markdown under root; reads only (also in a read-only folder).
+
+        A file counts as unchanged only when every stored chunk of it carries its current digest and the
+        stored chunks number what the file had when embedded: a build killed mid-file leaves fewer behind.
+        """
+        stored = self.collection().get(include=["metadatas"])
+        out = Drift()
+        for chunk_id, meta in zip(stored["ids"], stored["metadatas"] or [], strict=True):
+            mark = (str(meta.get("file_digest")), str(meta.get("file_chunks")))
+            out.stored.setdefault(str(meta.get("source")), {})[chunk_id] = mark
+        files = knowledge_files(root)
+        out.files = len(files)
+        seen: set[str] = set()
+        for path in files:
+            source = source_path(path)
+            seen.add(source)
+            digest = file_digest(path)
+            existing = out.stored.get(source, {})
+            if existing and set(existing.values()) == {(digest, str(len(existing)))}:
+                out.unchanged_chunks += len(existing)
+            else:
+                out.changed.append((path, digest))
+        out.gone = sorted(set(out.stored) - seen)
+        return out
 
     def sync(
         self,
@@ -248,36 +367,27 @@ class KnowledgeIndex:
         progress: Callable[[int, int], None] | None = None,
         rebuild: bool = False,
     ) -> IndexStats:
-        """Bring the collection in line with the markdown under root; embed only new or changed chunks."""
+        """Bring the collection in line with the markdown under root; embed only new or changed chunks.
+
+        In a read-only folder nothing is written: an index already in line is reported as such
+        (`read_only=True`), and one that needs any change raises IndexReadOnly.
+        """
         start = time.perf_counter()
         self._root = root
+        if not self.writable():
+            return self._check_read_only(root, rebuild, start)
         with self._lock():
             if rebuild:
                 self._wipe()
             was_empty = self.is_empty()
             col = self.collection()
-            stored = col.get(include=["metadatas"])
-            by_source: dict[str, dict[str, tuple[str, str]]] = {}
-            for chunk_id, meta in zip(stored["ids"], stored["metadatas"] or [], strict=True):
-                mark = (str(meta.get("file_digest")), str(meta.get("file_chunks")))
-                by_source.setdefault(str(meta.get("source")), {})[chunk_id] = mark
-            files = knowledge_files(root)
-            seen_sources: set[str] = set()
+            drift = self.drift(root)
             to_add: list[tuple[Chunk, str, int]] = []
-            to_delete: list[str] = []
+            to_delete: list[str] = [i for source in drift.gone for i in drift.stored[source]]
             to_retag: list[tuple[str, dict[str, str]]] = []
-            changed = 0
-            total = 0
-            for path in files:
-                source = source_path(path)
-                seen_sources.add(source)
-                digest = file_digest(path)
-                existing = by_source.get(source, {})
-                # Unchanged only if complete: a build killed mid-file leaves part of its chunks behind.
-                if existing and set(existing.values()) == {(digest, str(len(existing)))}:
-                    total += len(existing)
-                    continue
-                changed += 1
+            total = drift.unchanged_chunks
+            for path, digest in drift.changed:
+                existing = drift.stored.get(source_path(path), {})
                 chunks = chunk_file(path)
                 total += len(chunks)
                 new_ids = {c.id for c in chunks}
@@ -287,9 +397,6 @@ class KnowledgeIndex:
                         to_add.append((c, digest, len(chunks)))
                     else:
                         to_retag.append((c.id, _to_metadata(c, digest, len(chunks))))
-            for source, ids in by_source.items():
-                if source not in seen_sources:
-                    to_delete.extend(ids)
             if to_delete:
                 col.delete(ids=to_delete)
             if to_retag:
@@ -298,13 +405,33 @@ class KnowledgeIndex:
             if to_add or to_delete or to_retag or not (self.index_dir / MANIFEST).is_file():
                 self._record_vector_files(col)
         return IndexStats(
-            files=len(files),
+            files=drift.files,
             chunks=total,
-            files_changed=changed,
+            files_changed=len(drift.changed),
             added=len(to_add),
             removed=len(to_delete),
             seconds=round(time.perf_counter() - start, 3),
             rebuilt=rebuild or (was_empty and bool(to_add)),
+        )
+
+    def _check_read_only(self, root: Path, rebuild: bool, start: float) -> IndexStats:
+        """`sync` in a read-only folder: the stats of an index already in line, else IndexReadOnly."""
+        if rebuild:
+            raise IndexReadOnly(self.index_dir, "is to be rebuilt (--rebuild)")
+        if self.is_empty():
+            raise IndexReadOnly(self.index_dir, "is empty")
+        drift = self.drift(root)
+        if drift.stale:
+            raise IndexReadOnly(self.index_dir, f"is out of date ({drift.summary()})")
+        return IndexStats(
+            files=drift.files,
+            chunks=drift.unchanged_chunks,
+            files_changed=0,
+            added=0,
+            removed=0,
+            seconds=round(time.perf_counter() - start, 3),
+            rebuilt=False,
+            read_only=True,
         )
 
     def _add(self, col: Any, items: list[tuple[Chunk, str, int]], progress: Callable[[int, int], None] | None) -> None:

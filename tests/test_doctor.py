@@ -125,6 +125,23 @@ def test_missing_index_says_to_build_it(
     assert "index" in line and "interviewer index" in out
 
 
+def test_index_missing_chunks_of_a_killed_build_is_stale(built_index: Any, tmp_path: Path) -> None:
+    import shutil
+
+    from agent.doctor import check_index
+    from agent.settings import Settings
+    from knowledge.index import KnowledgeIndex
+
+    settings = Settings.from_env({"INTERVIEWER_DATA_DIR": str(tmp_path / "data")})
+    shutil.copytree(built_index.index_dir, settings.index_dir)
+    assert check_index(settings).detail.endswith("up to date")
+    col = KnowledgeIndex(settings.index_dir, lambda: pytest.fail("no embedding")).collection()
+    got = col.get(where={"source": "knowledge/framework/serving.md"})
+    col.delete(ids=got["ids"][len(got["ids"]) // 2 :])  # what a build killed between two batches leaves
+    check = check_index(settings)
+    assert check.ok and "stale: 1 files changed or new, 0 removed" in check.detail, check.detail
+
+
 def test_bad_setting_is_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTERVIEWER_TIMEOUT", "-3")
     code, out = doctor(capsys)

@@ -4,10 +4,7 @@ refuses finished, unknown, foreign and non-drill ids with one line, and (slow) s
 from __future__ import annotations
 
 import json
-import queue
 import re
-import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ from agent.drill.session import DrillSession, answer, load_drill, start_drill
 from agent.sessions import SessionStore
 from agent.sessions.ids import new_session_id
 from agent.settings import Settings
-from evals.fault_harness import ROOT, Terminal, _pump, env_for, interviewer_cmd
+from evals.fault_harness import Terminal
 from evals.faults import DB, _data_dir
 
 CASE = "video-recommendation"
@@ -283,39 +280,11 @@ def test_the_answer_function_is_what_resume_continues(data: Path, store: Session
 # -- the fault: a real `interviewer drill` SIGKILLed while the 3rd answer is being typed -----------------
 
 
-class _DrillTerminal(Terminal):
-    """The interview fault test's `Terminal` (line queues, `reply`, `send`, `kill`, `finish`) on `interviewer drill`."""
-
-    def __init__(self, args: list[str], data_dir: Path) -> None:  # Terminal's own start is fixed to `interview`
-        """Start `interviewer drill ARGS` on a pipe; its stdout and stderr are read by threads."""
-        self.proc = subprocess.Popen(
-            [*interviewer_cmd(), "drill", *args],
-            cwd=ROOT,
-            env=env_for(data_dir),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None and self.proc.stderr is not None
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.errors: queue.Queue[str] = queue.Queue()
-        self.err_text: list[str] = []
-        threading.Thread(target=_pump, args=(self.proc.stdout, self.lines), daemon=True).start()
-        threading.Thread(target=_pump, args=(self.proc.stderr, self.errors), daemon=True).start()
-
-    def typing(self, text: str) -> None:
-        """Type part of a line (no Enter): the process is reading it when killed."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text)
-        self.proc.stdin.flush()
-
-
 @pytest.mark.slow
 def test_sigkill_mid_answer_then_resume_finishes_the_drill(settings: Settings, embedder: Any, tmp_path: Path) -> None:
     assert (settings.cache_dir / "onnx").is_dir()  # the embedder cache the subprocesses share
     data = _data_dir(settings.data_dir, tmp_path)
-    term = _DrillTerminal(["--case", CASE, "--count", "4"], data)
+    term = Terminal(["--case", CASE, "--count", "4"], data, command="drill")
     sid = term.stderr_line("interviewer: drill ").split()[2]
     assert term.reply().startswith("interviewer: Case:")  # the case, then the first question
     for text in ANSWERS[:2]:
@@ -331,7 +300,7 @@ def test_sigkill_mid_answer_then_resume_finishes_the_drill(settings: Settings, e
         assert store.load(sid).status == "active" and killed.current is not None
         assert all(i.assessment is not None for i in killed.items)
 
-    again = _DrillTerminal(["--resume", sid], data)
+    again = Terminal(["--resume", sid], data, command="drill")
     assert "2 of 4 answered" in again.stderr_line("resuming drill")
     assert again.reply() == shown  # the same 3rd question, asked again
     again.send(ANSWERS[2])

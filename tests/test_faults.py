@@ -72,8 +72,8 @@ def test_full_disk_is_one_line_and_loses_nothing(base: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_read_only_folder_reads_work_and_writes_say_so(base: Path, tmp_path: Path) -> None:
-    _need_namespace()
+def test_read_only_folder_reads_work_and_writes_say_so(base: Path, built_index: Any, tmp_path: Path) -> None:
+    _need_namespace()  # built_index: the scenario searches copies of the base's index
     out = faults.read_only(base, tmp_path)
     _passed(out)
     assert "read-only" in out.message and out.turns_after == out.turns_before

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,9 +15,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from evals.fault_harness import ROOT, file_hashes
 from knowledge import KNOWLEDGE_DIR
 from knowledge.chunking import chunk_file
-from knowledge.index import KnowledgeIndex
+from knowledge.index import PROBE, KnowledgeIndex
+from tests.test_faults import _need_namespace
 
 SMALL = ["cases/fraud-detection.md", "failure_modes/no_baseline.md", "framework/serving.md"]
 
@@ -103,3 +109,93 @@ def test_full_corpus_unchanged_resync_under_two_seconds(built_index: KnowledgeIn
     elapsed = time.perf_counter() - start
     assert stats.added == 0 and stats.chunks == built_index.collection().count()
     assert elapsed < 2.0, f"unchanged re-index took {elapsed:.2f} s"
+
+
+# -- a read-only data folder: search the index as it is, never write ---------------------------------
+
+_READ_ONLY_CHILD = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from knowledge.index import IndexReadOnly, KnowledgeIndex
+index_dir, root = Path(sys.argv[1]), Path(sys.argv[2])
+def no_model():
+    raise AssertionError("the embedder must not load")
+index = KnowledgeIndex(index_dir, no_model)
+out = {"writable": index.writable()}
+try:
+    out["sync"] = index.sync(root).model_dump(include={"read_only", "added", "removed", "chunks"})
+except IndexReadOnly as e:
+    out["sync_error"] = str(e)
+try:
+    drift = index.drift(root)
+    probe = json.loads(sys.argv[3])
+    hits = index.dense_query(np.asarray(probe["vector"]), 1, None)
+    out.update(stale=drift.summary() if drift.stale else "", hit=hits[0][0] if hits else None)
+except IndexReadOnly as e:
+    out["open_error"] = str(e)
+print(json.dumps(out))
+"""
+
+
+def _run_read_only(folder: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run `python ARGV` with `folder` read-only: permission bits, or for root a read-only bind mount."""
+    cmd = [sys.executable, *argv]
+    if os.geteuid() == 0:  # root ignores permission bits: a private read-only mount of the folder instead
+        _need_namespace()
+        mount = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", mount, str(folder), *cmd]
+    else:
+        for p in [folder, *folder.rglob("*")]:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    try:
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        for p in [folder, *folder.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+
+
+@pytest.mark.parametrize("state", ["current", "stale", "missing"])
+def test_read_only_folder_searches_the_index_as_it_is_and_writes_nothing(
+    tmp_path: Path, embedder: Any, state: str
+) -> None:
+    folder = tmp_path / "ro"
+    root = folder / "knowledge"
+    for rel in SMALL[1:]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(KNOWLEDGE_DIR / rel, root / rel)
+    index_dir = folder / "data" / "index"
+    probe: dict[str, Any] = {}
+    full = 0
+    if state == "missing":
+        index_dir.parent.mkdir(parents=True)
+    else:
+        index, _ = _index(folder / "data", embedder)
+        full = index.sync(root).chunks
+        probe = json.loads((index_dir / PROBE).read_text(encoding="utf-8"))
+        if state == "stale":  # a build killed mid-file: part of one file's chunks never made it
+            col = index.collection()
+            got = col.get(where={"source": "knowledge/framework/serving.md"})
+            col.delete(ids=[i for i in got["ids"][len(got["ids"]) // 2 :] if i != probe["id"]])
+        else:  # no lock file either: a read-only run must not need to create one
+            (folder / "data" / "index.lock").unlink()
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    before = file_hashes(folder)
+    child = _run_read_only(folder, ["-c", _READ_ONLY_CHILD, str(index_dir), str(root), json.dumps(probe)])
+    assert child.returncode == 0, child.stderr[-2000:]
+    got = json.loads(child.stdout)
+    assert got["writable"] is False
+    assert file_hashes(folder) == before  # not one byte written, no lock file created
+    if state == "current":
+        assert got["sync"] == {"read_only": True, "added": 0, "removed": 0, "chunks": full}
+        assert got["stale"] == "" and got["hit"] == probe["id"]
+    elif state == "stale":
+        assert "is out of date (1 files changed or new, 0 removed)" in got["sync_error"]
+        assert "read-only" in got["sync_error"] and "\n" not in got["sync_error"]
+        assert got["stale"] == "1 files changed or new, 0 removed" and got["hit"] == probe["id"]
+    else:
+        assert "is missing" in got["sync_error"] and "read-only" in got["sync_error"]
+        assert "is missing" in got["open_error"] and not index_dir.exists()

@@ -153,7 +153,7 @@ FLAGS: dict[str, list[str]] = {
     "interview": ["--case", "--level", "--resume", "--script", "--format"],
     "sessions": ["--format", "--limit"],
     "export": ["--format", "--out"],
-    "drill": ["--case", "--dimension", "--failure-mode", "--level", "--count", "--script", "--format"],
+    "drill": ["--case", "--dimension", "--failure-mode", "--level", "--count", "--resume", "--script", "--format"],
 }
 SWITCHES = {"--only-case"}
 POSITIONAL = {"search": 1, "grade": 1, "export": 1}
