@@ -8,7 +8,7 @@ import pytest
 
 from agent.interview.engine import start, step
 from agent.interview.invent import invent
-from agent.interview.questions import find_questions, topic_of
+from agent.interview.questions import find_questions, is_question, topic_of
 from evals.fact_eval import TurnResult
 from knowledge.corpus import load_corpus
 
@@ -147,3 +147,27 @@ def test_fact_eval_scoring_rules() -> None:
     assert turn.missed() == ["budget"]
     assert turn.extra() == ["qps", "latency"]
     assert TurnResult("x", 1, "", [], [{"key": "t", "invented": True}], sheet).extra() == ["invented:t"]
+
+
+@pytest.mark.parametrize(
+    ("case_id", "question", "key"),
+    [
+        ("spam-detection", "What runs now?", "existing_system"),
+        ("similar-listings", "What does the current carousel do?", "existing_system"),
+        ("event-recommendation", "Is there any model today?", "existing_system"),
+        ("ad-click-prediction", "What's the time limit per request?", "latency"),
+        ("harmful-content-detection", "How many posts come in per day and how many of those are actually harmful?",
+         "positive_rate"),
+        ("fraud-detection", "How many weeks before the bank lets us know it was fraud?", "labels"),
+        ("spam-detection", "What is the main pain we're trying to fix?", "business_goal"),
+    ],
+)
+def test_more_everyday_paraphrases(case_id: str, question: str, key: str, embedder: Any) -> None:
+    case = load_corpus().case(case_id)
+    keys = [f.key for q in find_questions(case, question, embedder) for f in q.facts]
+    assert key in keys, keys
+
+
+def test_a_statement_with_its_object_first_is_not_a_question() -> None:
+    assert not is_question("How it gets deployed, the actual plumbing, I'd honestly leave to the infra folks.")
+    assert is_question("How does it get deployed today?")

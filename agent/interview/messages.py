@@ -35,6 +35,7 @@ _FISHING = re.compile(
             (?:checklist|grading\s+list|list\s+of\s+(?:points|failure\s+modes|criteria))\b
       | \blist\s+of\s+(?:failure\s+modes|points|criteria|things)\s+(?:you|that\s+you)\s+(?:check|grade|score|mark)
       | \bpretend\s+(?:you'?re|you\s+are|to\s+be)\s+the\s+(?:grader|examiner|marker)\b
+      | \b(?:which|what)\s+(?:failure\s+modes|mistakes|pitfalls|points)\s+are\s+on\s+your\s+(?:list|checklist|sheet)\b
       | \b(?:the\s+)?main\s+headings\s+(?:would|of\s+(?:the|a)\s+(?:answer|solution))\b
     )""",
     re.IGNORECASE | re.VERBOSE,

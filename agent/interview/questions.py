@@ -96,6 +96,11 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
         "how many per day",
         "how many come in",
         "volume per day",
+        "how much per second",
+        "request rate",
+        "peak rate",
+        "how often do they refresh",
+        "how many loads a day",
     ),
     "latency": (
         "how fast",
@@ -107,6 +112,9 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
         "real time or batch",
         "offline batch or online",
         "how long can it take",
+        "time limit per request",
+        "how long per request",
+        "server-side budget",
     ),
     "data": ("what data do we have", "what is logged", "data available", "historical data"),
     "labels": (
@@ -126,9 +134,22 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
         "what problem are we solving",
         "what is the business after",
         "what are we trying to achieve",
+        "what pain are we trying to fix",
+        "what do we want it to achieve",
+        "what are we hoping to get out of it",
+        "what is leadership hoping for",
+        "why are we doing this now",
+        "what is the aim",
     ),
     "constraints": ("any constraints", "limitations", "rules we must follow", "requirements we must respect"),
-    "catalogue": ("how many items", "catalog size", "inventory size", "number of items"),
+    "catalogue": (
+        "how many items",
+        "catalog size",
+        "inventory size",
+        "number of items",
+        "size of the library",
+        "how many things would we search over",
+    ),
     "existing_system": (
         "what do we have today",
         "current system",
@@ -173,6 +194,11 @@ def fact_embeddings(case: Case, embedder: Embedder) -> tuple[list[str], npt.NDAr
 
 _RELATIVE = re.compile(r"^(?:what|how|where|when|why|which)\s+(?:i|i'd|i'll|i'm|i've|we'd|we'll|we're|you'd)\b")
 """An opening that starts a statement, not a question ("what I'd do first is ...")."""
+_FRONTED_STATEMENT = re.compile(
+    r"^(?:how|what|where|when|why|which)\s+(?:it|this|that|they|the\s+\w+)\s+(?:\w+\s+){0,3}?"
+    r"(?:gets?|is|are|runs?|works?|happens?)\b.*\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll|i'm|i\s+am)\b"
+)
+"""A statement whose object comes first ("How it gets deployed, I'd leave to the infra folks")."""
 
 
 def is_question(sentence: str) -> bool:
@@ -180,7 +206,8 @@ def is_question(sentence: str) -> bool:
     text = normalize(sentence)
     if text.endswith("?"):
         return True
-    return (bool(_INTERROGATIVE.match(text)) and not _RELATIVE.match(text)) or bool(_REQUEST.search(text))
+    opening = bool(_INTERROGATIVE.match(text)) and not _RELATIVE.match(text) and not _FRONTED_STATEMENT.match(text)
+    return opening or bool(_REQUEST.search(text))
 
 
 def _pattern_hits(case: Case, text: str) -> list[AskedFact]:
@@ -310,7 +337,7 @@ def content_words(text: str) -> set[str]:
     return {w[:-1] if w.endswith("s") and len(w) > 4 else w for w in words}
 
 
-_TODAY = r"(?:today|currently|right\s+now|as\s+of\s+now|for\s+now|at\s+the\s+moment|at\s+present|these\s+days)"
+_TODAY = r"(?:today|currently|now|right\s+now|as\s+of\s+now|for\s+now|at\s+the\s+moment|at\s+present|these\s+days)"
 _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "new_users",
@@ -336,7 +363,12 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"sort\w*|show\w*|rank\w*|power\w*|fill\w*|blur\w*|do(?:es|ing)?|handl\w*|serv(?:e|es|ing)|decid\w*|"
             r"catch\w*|filter\w*|flag\w*|block\w*|us(?:e|ed|ing)|work\w*|happen\w*|generat\w*|produc\w*|pick\w*|"
             r"choos\w*|suggest\w*|recommend\w*|moderat\w*|detect\w*|predict\w*|estimat\w*|match\w*|comput\w*|"
-            r"calculat\w*|done|made|set\s+up|solv\w*|in\s+place|exist\w*|built|live))\b.{0,40}\b" + _TODAY + r"\b"
+            r"calculat\w*|done|made|set\s+up|solv\w*|in\s+place|exist\w*|built|live|stand\w*))\b.{0,40}\b"
+            + _TODAY
+            + r"\b"
+            r"|\b(?:current|existing|present)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:do|does|work|use|achieve)\b"
+            r"|\b(?:is\s+there|do\s+we\s+have)\s+(?:any|a|an)\s+(?:[\w-]+\s+){0,2}?(?:today|now|currently|already|"
+            r"in\s+place)\b"
         ),
     ),
     (
@@ -371,13 +403,22 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"arrive|land|come\s+in|confirm\w*|label\w*|outcome|chargeback\w*|clicks?|conversions?|reports?)"
             r"|\b(?:any|how\s+many|how\s+much)\s+(?:human[\s-])?(?:labell?ed|annotated|hand[\s-]labell?ed)\b"
             r"|\bhow\s+(?:do|would|will)\s+we\s+(?:find\s+out|know|learn|tell)\b(?!.*\b(?:users?|traffic|latency)\b)"
+            r"|\bhow\s+many\s+(?:days|weeks|hours|minutes)\s+(?:\w+\s+){0,3}?(?:before|until)\b"
         ),
     ),
     (
         "scope",
         re.compile(r"\b(?:in|out\s+of)\s+scope\b|\bjust\s+[\w\s'-]+,?\s+or\s+[\w\s'-]+\s+(?:too|as\s+well|also)$"),
     ),
-    ("positive_rate", re.compile(r"\bhow\s+(?:common|rare|frequent|prevalent)\b")),
+    (
+        "positive_rate",
+        re.compile(
+            r"\bhow\s+(?:common|rare|frequent|prevalent)\b"
+            r"|\bhow\s+(?:many|much)\s+of\s+(?:those|them|these|it)\s+(?:are|is)\s+(?:actually\s+)?\w+"
+            r"|\bhow\s+often\s+is\s+(?:a|an|the)\s+[\w-]+\s+(?:actually\s+)?(?:bad|fraud\w*|spam\w*|harmful|abusive|"
+            r"fake|malicious|positive)"
+        ),
+    ),
     ("data", re.compile(r"\bwhat\s+do\s+we\s+(?:log|record|store|keep)\b|\bwhat(?:'s|\s+is|\s+gets)\s+logged\b")),
 )
 """Ways of asking for a standard fact that its phrases miss; each decides a piece when the key is on the sheet."""
