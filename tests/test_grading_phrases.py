@@ -111,3 +111,27 @@ def test_a_fronted_object_handed_to_another_team_is_dismissed() -> None:
 
     text = "How it gets deployed, the actual plumbing, I'd honestly leave to the search infrastructure folks."
     assert all(c.dismissed for s in split_sentences(text) for c in s.clauses)
+
+
+def test_any_failure_mode_keeps_the_overall_below_strong_hire(embedder: Any) -> None:
+    """Strong hire means no real gap: one missing fallback is enough to stay at lean_hire at most."""
+    from agent.grading.offline import FLAWED_CAP
+
+    answer = (
+        "Requirements: 200 million daily users, 50 ms p99 for ranking 500 candidates, the goal is long-term watch "
+        "time. Framing: the input is the user and a candidate video, the output a watch probability, the label is "
+        "whether a shown video was watched for 30 s; pointwise ranking. Data: impression logs joined to watch "
+        "events, split by time, negatives sampled per user, features from the feature store shared with serving. "
+        "Model: popularity baseline, then two-tower retrieval and a boosted-tree ranker, chosen over a deep ranker "
+        "because it is cheaper to serve. New videos get content embeddings and exploration slots. Evaluation: "
+        "recall@100 and NDCG offline, then a two-week A/B test on watch time with guardrails. Serving: candidates "
+        "from an ANN index, ranker on CPU within 50 ms. Monitoring: feature drift, calibration, daily retraining, "
+        "and 1% exploration traffic against the feedback loop."
+    )
+    card = grade_answer(answer, "video-recommendation", embedder=embedder)
+    assert [f.id for f in card.failure_modes] == ["no_fallback"]
+    assert card.overall <= FLAWED_CAP and card.hire_signal == "lean_hire"
+    with_fallback = grade_answer(
+        answer + " If the ranker times out we serve the popularity list.", "video-recommendation", embedder=embedder
+    )
+    assert not with_fallback.failure_modes and with_fallback.overall > card.overall

@@ -87,6 +87,9 @@ MAJOR_CAP_MODES = frozenset(
 )
 """Flagged alone, each keeps overall below lean_hire: leakage or a metric that cannot fit invalidates the
 evaluation, and a heavy model over the whole catalogue cannot be served (evals/grading/README.md)."""
+FLAWED_CAP = 3.2
+"""Any failure mode keeps overall below strong_hire: strong means all steps covered with depth and no real gap
+(in the labelled answers, 16 of 17 strong_hire answers have no failure mode and every lean_hire one has one)."""
 OFF_TRACK_CAP = 1.7
 """Two or fewer steps addressed keeps overall at strong_no_hire."""
 MAX_EVIDENCE = 3
@@ -245,6 +248,8 @@ def grade_answer(
         overall -= NO_EVALUATION_PENALTY
     if no_evaluation or flagged & MAJOR_CAP_MODES:
         overall = min(overall, MAJOR_CAP)
+    if flagged:
+        overall = min(overall, FLAWED_CAP)
     if sum(bool(a.step_sentences(s)) for s in STEPS) <= 2:
         overall = min(overall, OFF_TRACK_CAP)
     overall = round(max(1.0, min(4.0, overall)), 2)
