@@ -22,12 +22,12 @@ PERSONAS = Path(__file__).resolve().parent / "interviews" / "personas.jsonl"
 HOLDOUT = PERSONAS.with_name("holdout.jsonl")
 """The first held-out split (h01-h14): run once untouched, seen since; run only with `--split holdout`."""
 HOLDOUT2 = PERSONAS.with_name("holdout2.jsonl")
-"""The fresh held-out split (k01-k16): never tuned on, run only with `--split holdout2`, aggregates only."""
+"""The second held-out split (k01-k16): run once untouched (interview_holdout2_untouched.json), seen since."""
 HOLDOUT3 = PERSONAS.with_name("holdout3.jsonl")
 """A split written for a later session (m01-m16): not run in the session that wrote it."""
 HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3}
 """Split name -> file of the splits kept out of `--split all`."""
-UNSEEN = frozenset({"holdout2", "holdout3"})
+UNSEEN = frozenset({"holdout3"})
 """Held-out splits nobody has tuned on: only aggregate rows are printed (per-persona results go to --out)."""
 LEAK_WINDOW = 8
 WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."
