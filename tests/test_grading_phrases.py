@@ -38,6 +38,20 @@ def _kinds(case_id: str, text: str, embedder: Any) -> set[str]:
         ),
         ("Trees pick up interactions that the linear model misses.", "communication.compare", True),
         ("First a logistic regression, then boosted trees on the same features.", "communication.compare", False),
+        (
+            "Tiling over downscaling the whole panorama: downscaling wipes out small faces.",
+            "communication.compare",
+            True,
+        ),
+        ("In: panorama.", "framing.input", True),
+        ("Out: boxes + class + score.", "framing.output", True),
+        ("In production we log every request.", "framing.input", False),
+        (
+            "If the GPU scoring is overloaded, we serve the rule list so the page never comes back empty.",
+            "serving.fallback",
+            True,
+        ),
+        ("I'd send a small random sample of filtered mail to graders.", "monitoring.feedback_loop", True),
     ],
 )
 def test_signal_phrasings(text: str, kind: str, present: bool, embedder: Any) -> None:
@@ -135,3 +149,21 @@ def test_any_failure_mode_keeps_the_overall_below_strong_hire(embedder: Any) -> 
         answer + " If the ranker times out we serve the popularity list.", "video-recommendation", embedder=embedder
     )
     assert not with_fallback.failure_modes and with_fallback.overall > card.overall
+
+
+def test_a_heavy_model_called_silly_is_not_walked_into(embedder: Any) -> None:
+    card = grade_answer(
+        "Model: candidates first, because scoring all billion members is silly; then a boosted-tree ranker.",
+        "people-you-may-know",
+        embedder=embedder,
+    )
+    assert "single_stage_at_scale" not in {f.id for f in card.failure_modes}
+
+
+def test_a_cost_weighed_against_a_gain_is_a_trade_off(embedder: Any) -> None:
+    answer = (
+        "Model: a transformer over every candidate video. It's expensive, but I'd argue the quality gain justifies "
+        "it. Serving: online on GPUs."
+    )
+    card = grade_answer(answer, "video-recommendation", embedder=embedder)
+    assert "no_tradeoffs" not in {f.id for f in card.failure_modes}

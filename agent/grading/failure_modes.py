@@ -104,7 +104,7 @@ _MODEL_CONTEXT = re.compile(
 _SERVING_HEADINGS = ("serving", "deploy", "inference", "infrastructure", "production", "system design")
 _POST_LAUNCH = re.compile(
     r"\b(?:after (?:launch|shipping|release|deployment)|in production|post[- ]launch|once (?:live|launched|shipped)|"
-    r"live traffic|on live|online)\b"
+    r"live traffic|on live|online)\b|^live\b"
 )
 _LIVE_METRIC = re.compile(
     r"\b(?:rate|share|number|count|fraction|percentage|proportion) of\b|\b[\w-]+ rates?\b|"

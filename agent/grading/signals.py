@@ -55,13 +55,14 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"for (?:each|every|a|an|any) [^.;]{1,80}?(?:we |i |i'?d |the model |it )?"
             r"(?:predict|estimate|score|classify|output|compute|regress)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|transformer) (?:that )?"
-            r"(?:takes|reads|consumes|sees|ingests|is fed)|(?:go|goes) in(?:to (?:the|a) (?:model|network))?"
+            r"(?:takes|reads|consumes|sees|ingests|is fed)|(?:go|goes) in(?:to (?:the|a) (?:model|network))?|"
+            r"^in (?:[\w+()/,-]+ ?){1,4}\.?$"
         ),
         "output": _rx(
             r"outputs?|predicts?|predicting|returns? (?:a|the|an) (?:ranked|sorted|list|score|probability)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|it|they|both) produces?|the score is|"
             r"ranked list|top[- ]?k|top[- ]?\d+|scores? (?:each|every)|probability (?:of|that)|estimates?|"
-            r"comes? out(?! of)"
+            r"comes? out(?! of)|^out (?!of\b)(?:[\w+()/,-]+ ?){1,12}\.?$"
         ),
         "label": _rx(
             r"labels?|labell?ed|ground truth|target variable|targets?|positives?|negatives?|y =|"
@@ -179,11 +180,13 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"circuit[- ]breaker|fail[- ](?:open|closed)|fails? (?:open|closed)|default (?:to|value|feed|list|"
             r"ranking|score|decision|results?|prediction)s?|backup model|roll ?back|previous model version|"
             r"if (?:the|a|an|any|one|some) (?:[\w-]+ ){0,3}?(?:model|service|feature store|features?|(?:re)?ranker|"
-            r"scorer|encoder|shard|index|server|call|lookup|classifier|detector|dependency|api|gpu pool|pool|cluster) "
+            r"scorer|scoring|inference|encoder|shard|index|server|call|lookup|classifier|detector|dependency|api|"
+            r"gpu pool|pool|cluster|gpus?) "
             r"(?:is |are )?(?:down|fails?(?! to)|times? out|timed out|unavailable|slow|missing|stale|overloaded|"
             r"saturated|unreachable|errors?)|"
             r"serve (?:cached|popular|trending|the previous|a default)|missing features?|"
-            r"(?:rather than|instead of) (?:an? )?(?:error|empty (?:page|result|list|response)|blank)"
+            r"(?:rather than|instead of) (?:an? )?(?:error|empty (?:page|result|list|response)|blank)|"
+            r"(?:never|doesn'?t|won'?t) (?:comes? back|returns?|shows?) (?:empty|blank|an? error)"
         ),
         "rollout": _rx(r"canary|shadow|gradual rollout|ramp\w*|staged rollout|versioning|blue[- ]green"),
     },
@@ -220,6 +223,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"randomi[sz]ed (?:slots|traffic|exploration|holdout)|propensity|ips|"
             r"hold[- ]?outs?|popularity bias|rich[- ]get[- ]richer|counterfactual|reject inference|"
             r"self[- ]reinforc\w*|degenerate loop|position as an? (?:training |model |input )?feature|"
+            r"(?:random )?sample of (?:\w+ ){0,3}?(?:filtered|blocked|declined|removed|flagged|suppressed|rejected)|"
+            r"(?:filter|block|declin|remov|flag|suppress|reject)\w* shapes (?:our|the|its) (?:own )?(?:labels|data)|"
             r"(?:inflated|biased|skewed|driven) (?:partly )?by (?:the |their |its )?(?:position|rank|slot|placement)"
         ),
     },
@@ -231,6 +236,9 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"either .{1,40} or|as opposed to|in contrast|unlike|downsides?|drawbacks?|upsides?|"
             # "X over Y": "chosen over a deep model", "I'd choose a GBDT ranker over a deep model"
             r"(?:prefer\w*|chose|chosen|choos\w+|pick\w*|select\w*|favou?r\w*|opt\w* for)(?: \S+){0,5}? over|"
+            r"\b[a-z-]+ing over [a-z-]+ing\b|"
+            r"\b(?:expensive|costly|slower|complex|heavier)\b[^.]{0,40}\bbut\b[^.]{0,80}\b"
+            r"(?:gain|benefit|worth|justif\w+|pays? off)|"
             r"prefer\w*(?: \S+){1,5}? to \S+|rather\b.{1,60}?\bthan|"
             r"(?:more|less) (?:accurate|expensive|robust|scalable|interpretable|complex|efficient|stable|precise|"
             r"flexible|expressive|reliable|costly|explainable|maintainable) than|"
@@ -250,7 +258,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"because|since|due to|so that|which means|given (?:that|the)|as it|as they|this means|"
             r"the reason|that way|cheaper|faster|simpler|more (?:robust|accurate|expensive|scalable)|"
             r"at the cost of|costs?|latency|trade[- ]?offs?|too slow|too expensive|can'?t|cannot|"
-            r"handles?|avoids?|captures?|requires?|helps?|hurts?|lets?|allows?|misses|struggles?|"
+            r"handles?|avoids?|captures?|requires?|helps?|hurts?|lets?|allows?|misses|struggles?|wipes? out|loses?|"
+            r"justif\w+|worth (?:it|the)|pays? off|"
             r"(?:can|can't|cannot|could|won't) [\w-]+|for (?:a|an|the|our) [\w-]+ (?:team|budget|scale|data)|"
             r"(?:more|less) (?:accurate|expensive|robust|scalable|interpretable)"
         ),

@@ -72,7 +72,8 @@ _PREFERRED = re.compile(
 _NEGATOR = re.compile(
     r"\b(?:not|no|never|avoid\w*|instead|rather|don'?t|doesn'?t|won'?t|wouldn'?t|shouldn'?t|can'?t|cannot|"
     r"isn'?t|aren'?t|unlike|wrong|mistake|misleading|useless|meaningless|bad|pitfall|trap|prevent\w*|"
-    r"risk\w*|naive|naïve|leak\w*|beware|careful|rather\s+than|inflate\w*)\b",
+    r"risk\w*|naive|naïve|leak\w*|beware|careful|rather\s+than|inflate\w*|silly|pointless|wasteful|infeasible|"
+    r"impossible|(?:won'?t|can'?t|doesn'?t|does\s+not|cannot)\s+scale)\b",
     re.IGNORECASE,
 )
 

@@ -209,9 +209,11 @@ FOCUS_MIN_SENTENCES = 2
 
 
 def focus(a: MessageAnalysis) -> list[str]:
-    """The steps a message works on: those it names as headings, and those most of its sentences are about."""
+    """The steps a message works on: those it names as headings, and the one most of its sentences are about."""
     most = max(a.step_weight.values(), default=0)
     heavy = {s for s, n in a.step_weight.items() if n == most and n >= FOCUS_MIN_SENTENCES}
+    if len(heavy) > 1:
+        heavy = set()  # a message spread evenly over several steps is not about any one of them
     return [s for s in STEPS if s in heavy or s in a.heads]
 
 
