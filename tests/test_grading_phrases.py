@@ -167,3 +167,13 @@ def test_a_cost_weighed_against_a_gain_is_a_trade_off(embedder: Any) -> None:
     )
     card = grade_answer(answer, "video-recommendation", embedder=embedder)
     assert "no_tradeoffs" not in {f.id for f in card.failure_modes}
+
+
+def test_model_internals_are_not_a_data_plan_a_serving_plan_or_a_metric(embedder: Any) -> None:
+    answer = (
+        "Sparse features go through hashed embedding tables of 64 dimensions, sharded across parameter servers. "
+        "Dense features go through a small MLP after log transform. Loss weights are learned with a learnable "
+        "log-variance per task. Training: AdamW with warm-up, mixed precision, gradient clipping at 1.0."
+    )
+    found = {f.id for f in grade_answer(answer, "news-feed", embedder=embedder).failure_modes}
+    assert {"no_data_plan", "ignores_serving", "no_offline_metrics"} <= found

@@ -91,7 +91,11 @@ _SOURCE_CUE = re.compile(
     r"logs?\b|logging|join|annotat|labell?ing|raters?|graders?|moderator|vendor|reports?|chargeback|trap|honeypot|"
     r"review|sample|feedback|training (?:examples|pairs|data)|stream|rescue|existing annotations|labelled"
 )
-_TRAINING_WORDS = re.compile(r"\b(?:train\w*|epochs?|optimi[sz]er|gradient\w*|mini-?batch\w*)\b")
+_TRAINING_WORDS = re.compile(
+    r"\b(?:train\w*|epochs?|optimi[sz]er|gradient\w*|mini-?batch\w*|parameter servers?|embedding tables?)\b"
+)
+_PARAM_SERVERS = re.compile(r"\bparameter servers?\b")
+"""Training infrastructure whose name contains 'server'."""
 _SERVING_CONTEXT = re.compile(
     r"\b(?:serv\w*|deploy\w*|requests?|production|online|real[- ]time|latency|endpoints?|apis?|query time|"
     r"request time|per query|per request|users? (?:see|get))\b"
@@ -373,7 +377,8 @@ def serving_sentences(a: Analysis) -> list[int]:
     for idx in sorted(found):
         s = a.sentences[idx]
         kinds = {h.name for h in a.signals.hits if h.step == "serving" and h.sentence == idx}
-        if kinds & {"mode", "fallback", "cache", "scaling"}:
+        training_only = _TRAINING_WORDS.search(s.kept) and not _SERVING_CONTEXT.search(_PARAM_SERVERS.sub("", s.kept))
+        if kinds & {"mode", "fallback", "cache"} or ("scaling" in kinds and not training_only):
             out.append(idx)
             continue
         requirement = (
@@ -383,7 +388,7 @@ def serving_sentences(a: Analysis) -> list[int]:
         )
         if requirement:
             continue
-        if _TRAINING_WORDS.search(s.kept) and not _SERVING_CONTEXT.search(s.kept):
+        if training_only:
             continue
         if not _MODEL_CONTEXT.search(s.kept) and not any(k in s.heading for k in _SERVING_HEADINGS):
             continue

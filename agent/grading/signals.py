@@ -78,7 +78,9 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
     },
     "data": {
         "sources": _rx(
-            r"logs?|logged|logging|tables?|warehouse|data lake|event streams?|streams?|kafka|historical \w+|"
+            r"logs?(?![- ](?:transform\w*|variance|loss|scale|odds|likelihood|probabilit\w*|space))|logged|logging|"
+            r"(?<!embedding )(?<!lookup )(?<!hash )(?<!hashed )tables?|warehouse|data lake|event streams?|streams?|"
+            r"kafka|historical \w+|"
             r"impressions?|click ?stream|annotat\w*|labell?ing|labell?ers|raters|human (?:review\w*|labels?|"
             r"annotators?|moderators?)|crowd\w*|user reports|reports|chargebacks?|vendor|interaction data|"
             r"implicit feedback|explicit feedback|collect\w*|records|transactions? history|order history|"
@@ -140,7 +142,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
     },
     "evaluation": {
         "offline_metric": _rx(
-            r"auc|roc|pr[- ]?auc|precision|recall|f1|f-score|ndcg|mrr|map|mean average precision|"
+            r"auc|roc|pr[- ]?auc|(?<!mixed )(?<!half )(?<!full )(?<!single )(?<!double )precision|recall|f1|f-score|"
+            r"ndcg|mrr|map|mean average precision|"
             r"average precision|log[- ]?loss|rmse|mae|mape|mse|hit ?rate|hits?@\s?\d*|recall@\s?\w*|"
             r"precision@\s?\w*|iou|accuracy|calibration|normali[sz]ed (?:cross[- ])?entropy|offline metrics?|"
             r"top[- ]?k accuracy|coverage|expected calibration error|brier|p50 error|mean absolute error|"
