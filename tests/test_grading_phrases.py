@@ -177,3 +177,51 @@ def test_model_internals_are_not_a_data_plan_a_serving_plan_or_a_metric(embedder
     )
     found = {f.id for f in grade_answer(answer, "news-feed", embedder=embedder).failure_modes}
     assert {"no_data_plan", "ignores_serving", "no_offline_metrics"} <= found
+
+
+@pytest.mark.parametrize(
+    ("answer", "case_id", "mode", "present"),
+    [
+        (
+            "I'd take gradient-boosted trees over a neural ranker because most of the signal is tabular.",
+            "product-search-ranking",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "I considered a graph neural network, it captures structure, but training on 50 billion edges is heavy, "
+            "so GBDT first.",
+            "people-you-may-know",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "Shuffle at the search level and randomly hold out 10% of searches as the test set.",
+            "product-search-ranking",
+            "data_leakage",
+            True,
+        ),
+        (
+            "Training: a Spark job computes the counters. Serving is Go, so we rewrite the counters there.",
+            "query-autocomplete",
+            "training_serving_skew",
+            True,
+        ),
+        (
+            "Here's my view on candidate generation: a million events isn't that many, so I'd skip a retrieval "
+            "stage entirely. Serving: each request scores all events in batches on GPUs.",
+            "event-recommendation",
+            "single_stage_at_scale",
+            True,
+        ),
+        (
+            "Whatever we rank high gets more registrations just from exposure, so a couple of slots are randomised.",
+            "event-recommendation",
+            "feedback_loop_ignored",
+            False,
+        ),
+    ],
+)
+def test_more_failure_mode_phrasings(answer: str, case_id: str, mode: str, present: bool, embedder: Any) -> None:
+    card = grade_answer(answer, case_id, embedder=embedder)
+    assert (mode in {f.id for f in card.failure_modes}) is present

@@ -17,7 +17,7 @@ MAJOR_MODES = frozenset({"ignores_serving", "no_baseline", "no_offline_metrics",
 """Modes the contract names as major (a major failure keeps an answer below lean_hire)."""
 
 _RANDOM_SPLIT = re.compile(
-    r"\b(?:random(?:ly)?\s+(?:\w+\s+){0,3}split\w*|split\w*\s+(?:[\w/.%-]+\s+){0,4}(?:at\s+)?random(?:ly)?|"
+    r"\b(?:random(?:ly)?\s+hold(?:ing)?\s+out|random(?:ly)?\s+(?:\w+\s+){0,3}split\w*|split\w*\s+(?:[\w/.%-]+\s+){0,4}(?:at\s+)?random(?:ly)?|"
     r"shuffl\w+\s+(?:[\w/.%-]+\s+){0,6}(?:split|80/|70/|90/)|random\s+(?:80|70|90)\s*/\s*\d+|random\s+train[/ -]test)",
 )
 _FUTURE_FEATURE = re.compile(
@@ -38,8 +38,12 @@ _SKEW = re.compile(
     r"\b[^.]{0,80}\b(?:serving|online|backend|production|real[- ]time|inference|service|server)\b"
     r"|\b(?:serving|online|backend|server|engineering|platform|production)\s+(?:team|service)\s+(?:would\s+|will\s+|"
     r"can\s+|to\s+)?(?:re-?implement\w*|rewrit\w+|re-?comput\w+)"
-    r"|\bskew\s+(?:is|will\s+be)\s+(?:fine|ok|okay|acceptable|negligible)",
+    r"|\bskew\s+(?:is|will\s+be)\s+(?:fine|ok|okay|acceptable|negligible)"
+    r"|\b(?:re-?implement\w*|rewrit\w+|re-?writ\w+|re-?cod\w+)\s+(?:the\s+|those\s+|these\s+)?(?:same\s+)?"
+    r"(?:features?|counters?|aggregates?|feature\s+(?:logic|code)|preprocessing)\b",
 )
+_STAGE_WORDS = re.compile(r"\b(?:stage|retrieval|candidate\w*|funnel|pre-?filter\w*)\b")
+"""Words of a candidate stage: a sentence that dismisses one ("I'd skip a retrieval stage") plans none."""
 _SINGLE_STAGE = re.compile(
     r"\b(?:scor\w+|rank\w*|run\w*|apply\w*|evaluat\w+|predict\w*|compar\w+|pass\w*)\s+(?:[\w-]+\s+){0,4}"
     r"(?:every(?:\s+(?:one|single))?(?:\s+of\s+(?:the|our|its))?|all(?:\s+the)?|each\s+of\s+the|"
@@ -298,7 +302,10 @@ def single_stage_at_scale(a: Analysis) -> str | None:
     """Present only when a heavy model scores the whole catalogue with no candidate stage."""
     idx = _harmful(a, _SINGLE_STAGE)
     cold = set(a.signals.sentences("modeling", ("cold_start",)))
-    staged = [h for h in a.signals.get("modeling", "funnel") if h.sentence not in cold]
+    refused = {
+        s.index for s in a.sentences if any(c.dismissed and _STAGE_WORDS.search(c.text) for c in s.clauses)
+    }
+    staged = [h for h in a.signals.get("modeling", "funnel") if h.sentence not in cold | refused]
     if idx is None or staged:  # a re-ranked popularity list for new users is not the main model's funnel
         return None
     return f'A model scores the whole catalogue per request with no candidate stage: "{a.quote(idx)}".'

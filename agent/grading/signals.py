@@ -227,6 +227,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"hold[- ]?outs?|popularity bias|rich[- ]get[- ]richer|counterfactual|reject inference|"
             r"self[- ]reinforc\w*|degenerate loop|position as an? (?:training |model |input )?feature|"
             r"(?:random )?sample of (?:\w+ ){0,3}?(?:filtered|blocked|declined|removed|flagged|suppressed|rejected)|"
+            r"slots? (?:are |is |get |go |goes )?(?:randomi[sz]ed|to (?:sampled|random|exploration))|from exposure|"
+            r"(?:picked|clicked|chosen) because (?:it was |they were )?shown|"
             r"(?:filter|block|declin|remov|flag|suppress|reject)\w* shapes (?:our|the|its) (?:own )?(?:labels|data)|"
             r"(?:inflated|biased|skewed|driven) (?:partly )?by (?:the |their |its )?(?:position|rank|slot|placement)"
         ),
@@ -238,7 +240,9 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"pros and cons|at the cost of|in exchange|over (?:a|an|the)? ?[\w-]+ because|outperform\w*|"
             r"either .{1,40} or|as opposed to|in contrast|unlike|downsides?|drawbacks?|upsides?|"
             # "X over Y": "chosen over a deep model", "I'd choose a GBDT ranker over a deep model"
-            r"(?:prefer\w*|chose|chosen|choos\w+|pick\w*|select\w*|favou?r\w*|opt\w* for)(?: \S+){0,5}? over|"
+            r"(?:prefer\w*|chose|chosen|choos\w+|pick\w*|select\w*|favou?r\w*|opt\w* for|take|use|go with|"
+            r"start with)(?: \S+){0,5}? over (?:a |an |the )?[\w-]+|"
+            r"\bconsider\w*\b[^.]{0,80}\bbut\b|\b(?:the\s+)?(?:main\s+)?choice\s+is\s+between\b|"
             r"\b[a-z-]+ing over [a-z-]+ing\b|"
             r"\b(?:expensive|costly|slower|complex|heavier)\b[^.]{0,40}\bbut\b[^.]{0,80}\b"
             r"(?:gain|benefit|worth|justif\w+|pays? off)|"
@@ -262,7 +266,7 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"the reason|that way|cheaper|faster|simpler|more (?:robust|accurate|expensive|scalable)|"
             r"at the cost of|costs?|latency|trade[- ]?offs?|too slow|too expensive|can'?t|cannot|"
             r"handles?|avoids?|captures?|requires?|helps?|hurts?|lets?|allows?|misses|struggles?|wipes? out|loses?|"
-            r"justif\w+|worth (?:it|the)|pays? off|"
+            r"justif\w+|worth (?:it|the)|pays? off|heavy|"
             r"(?:can|can't|cannot|could|won't) [\w-]+|for (?:a|an|the|our) [\w-]+ (?:team|budget|scale|data)|"
             r"(?:more|less) (?:accurate|expensive|robust|scalable|interpretable)"
         ),
