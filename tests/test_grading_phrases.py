@@ -225,3 +225,15 @@ def test_model_internals_are_not_a_data_plan_a_serving_plan_or_a_metric(embedder
 def test_more_failure_mode_phrasings(answer: str, case_id: str, mode: str, present: bool, embedder: Any) -> None:
     card = grade_answer(answer, case_id, embedder=embedder)
     assert (mode in {f.id for f in card.failure_modes}) is present
+
+
+def test_a_reason_in_the_next_sentence_completes_a_trade_off(embedder: Any) -> None:
+    with_reason = (
+        "Model: I'd use tiles rather than one downscaled pass. Downscaling wipes out the small faces, which are most "
+        "of them."
+    )
+    loose = (
+        "People often look at the keyboard rather than the screen. Suggestions at the wrong moment can be ignored."
+    )
+    assert "no_tradeoffs" not in {f.id for f in grade_answer(with_reason, "street-view-blurring").failure_modes}
+    assert "no_tradeoffs" in {f.id for f in grade_answer(loose, "query-autocomplete").failure_modes}

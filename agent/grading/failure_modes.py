@@ -456,19 +456,28 @@ def no_tradeoffs(a: Analysis) -> str | None:
     return "Choices are asserted without comparing an alternative and giving a reason."
 
 
+_STRONG_REASON = re.compile(
+    r"\b(?:because|since|so that|which means|the reason|that way|otherwise|wipes? out|loses?|cheaper|faster|slower|"
+    r"too (?:slow|expensive|costly|big)|misses|at the cost of|costs? (?:more|less|too))\b"
+)
+"""A reason given in the sentence after a comparison (looser reason words like 'can be' do not count there)."""
+
+
 def tradeoff_sentences(a: Analysis) -> list[int]:
-    """Sentences that compare an option with an alternative and give a reason (full text, dismissals included)."""
+    """Sentences that compare an option with an alternative and give a reason, in them or in the next sentence."""
     from agent.grading.signals import SIGNALS
     from agent.grading.text import normalize
 
     compare, reason = SIGNALS["communication"]["compare"], SIGNALS["communication"]["reason"]
     found: list[int] = []
-    for s in a.sentences:
-        if s.is_heading:
-            continue
+    body = [s for s in a.sentences if not s.is_heading]
+    for i, s in enumerate(body):
         text = normalize(s.text)
-        if compare.search(text) and reason.search(text):
-            found.append(s.index)
+        if not compare.search(text):
+            continue
+        after = normalize(body[i + 1].text) if i + 1 < len(body) else ""
+        if reason.search(text) or (after and _STRONG_REASON.search(after) and not compare.search(after)):
+            found.append(s.index)  # the reason may come in the next sentence: "I'm going with tiles. Because ..."
     return found
 
 
