@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent.interview.engine import start, step
-from evals.interview_eval import WARMUP_MESSAGE, Persona, select_personas
+from evals.interview_eval import WARMUP_MESSAGE, Persona, play_persona, select_personas
 from evals.retrieval_eval import percentile
 from evals.table import Column, fixed_table
 from knowledge.corpus import load_corpus
@@ -69,19 +68,11 @@ def run_persona(persona: Persona, embedder: Any) -> tuple[list[TurnResult], list
     case = load_corpus().case(persona.case)
     sheet = {f.key for f in case.facts}
     labels = {item.turn: item.keys for item in persona.facts_asked}
-    state, _ = start(
-        persona.case, persona.level, clock="turns", turn_budget=len(persona.turns) + 1, session_id=f"eval-{persona.id}"
-    )
+    _, replies, latencies = play_persona(persona, embedder)
     out: list[TurnResult] = []
-    latencies: list[float] = []
-    for index, text in enumerate(persona.turns):
-        if state.finished:
-            break
-        began = time.perf_counter()
-        state, reply = step(state, text, embedder=embedder)
-        latencies.append((time.perf_counter() - began) * 1000)
+    for index, reply in replies.items():
         given = list(reply.meta.get("facts", []) or [])
-        out.append(TurnResult(persona.id, index, text, labels.get(index, []), given, sheet))
+        out.append(TurnResult(persona.id, index, persona.turns[index], labels.get(index, []), given, sheet))
     for index in sorted(set(labels) - {t.turn for t in out}):  # labelled turns never reached count as missed
         out.append(TurnResult(persona.id, index, persona.turns[index], labels[index], [], sheet))
     return out, latencies

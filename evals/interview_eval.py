@@ -121,9 +121,11 @@ def _how(state: Any, turn: int) -> str:
     return "during"
 
 
-def run_persona(persona: Persona, embedder: Any) -> dict[str, Any]:
-    """Run one persona through a full interview and score it against its labels."""
-    case = load_corpus().case(persona.case)
+def play_persona(persona: Persona, embedder: Any) -> tuple[Any, dict[int, Any], list[float]]:
+    """Play a persona's turns through the offline interviewer (turn clock, one turn of slack in the budget).
+
+    Returns the last state, the interviewer's reply to each candidate turn reached, and each turn's latency (ms).
+    """
     state, _ = start(
         persona.case, persona.level, clock="turns", turn_budget=len(persona.turns) + 1, session_id=f"eval-{persona.id}"
     )
@@ -136,6 +138,13 @@ def run_persona(persona: Persona, embedder: Any) -> dict[str, Any]:
         state, turn = step(state, text, embedder=embedder)
         latencies.append((time.perf_counter() - began) * 1000)
         replies[index] = turn
+    return state, replies, latencies
+
+
+def run_persona(persona: Persona, embedder: Any) -> dict[str, Any]:
+    """Run one persona through a full interview and score it against its labels."""
+    case = load_corpus().case(persona.case)
+    state, replies, latencies = play_persona(persona, embedder)
     if not state.finished:
         state = finish(state, embedder=embedder)
     sheet = {f.key for f in case.facts}
