@@ -24,10 +24,12 @@ HOLDOUT = PERSONAS.with_name("holdout.jsonl")
 HOLDOUT2 = PERSONAS.with_name("holdout2.jsonl")
 """The second held-out split (k01-k16): run once untouched (interview_holdout2_untouched.json), seen since."""
 HOLDOUT3 = PERSONAS.with_name("holdout3.jsonl")
-"""A split written for a later session (m01-m16): not run in the session that wrote it."""
-HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3}
+"""The third held-out split (m01-m16): run once untouched (interview_holdout3_untouched.json), seen since."""
+HOLDOUT4 = PERSONAS.with_name("holdout4.jsonl")
+"""The last split written blind (n01-n16), run once at the end of the session that wrote it."""
+HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4}
 """Split name -> file of the splits kept out of `--split all`."""
-UNSEEN = frozenset({"holdout3"})
+UNSEEN = frozenset({"holdout4"})
 """Held-out splits nobody has tuned on: only aggregate rows are printed (per-persona results go to --out)."""
 LEAK_WINDOW = 8
 WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."
