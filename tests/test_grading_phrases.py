@@ -232,8 +232,27 @@ def test_a_reason_in_the_next_sentence_completes_a_trade_off(embedder: Any) -> N
         "Model: I'd use tiles rather than one downscaled pass. Downscaling wipes out the small faces, which are most "
         "of them."
     )
-    loose = (
-        "People often look at the keyboard rather than the screen. Suggestions at the wrong moment can be ignored."
-    )
+    loose = "People often look at the keyboard rather than the screen. Suggestions at the wrong moment can be ignored."
     assert "no_tradeoffs" not in {f.id for f in grade_answer(with_reason, "street-view-blurring").failure_modes}
     assert "no_tradeoffs" in {f.id for f in grade_answer(loose, "query-autocomplete").failure_modes}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Why a graph over a per-order tabular model: delays travel.", "no_tradeoffs"),
+        ("GNN embeddings could come later, but training one is a project of its own, so GBDT first.", "no_tradeoffs"),
+        (
+            "Because we only see reactions to posts we chose to show, the slot position is pinned.",
+            "feedback_loop_ignored",
+        ),
+        (
+            "The model decides what reviewers see, so a uniform-sample labelling stream breaks that.",
+            "feedback_loop_ignored",
+        ),
+        ("Position goes in as a feature and is set to a fixed value when scoring.", "feedback_loop_ignored"),
+    ],
+)
+def test_a_mode_is_answered_in_other_words(text: str, kind: str, embedder: Any) -> None:
+    case = "news-feed" if kind == "feedback_loop_ignored" else "eta-prediction"
+    assert kind not in {f.id for f in grade_answer(text, case, embedder=embedder).failure_modes}
