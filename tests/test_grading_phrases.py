@@ -256,3 +256,25 @@ def test_a_reason_in_the_next_sentence_completes_a_trade_off(embedder: Any) -> N
 def test_a_mode_is_answered_in_other_words(text: str, kind: str, embedder: Any) -> None:
     case = "news-feed" if kind == "feedback_loop_ignored" else "eta-prediction"
     assert kind not in {f.id for f in grade_answer(text, case, embedder=embedder).failure_modes}
+
+
+@pytest.mark.parametrize(
+    ("text", "dismissed", "kept"),
+    [
+        ("So I'd skip the offline scorecard and go straight to a two-week A/B test.", "offline", "a/b test"),
+        (
+            "I would not spend a cycle on the formula as a benchmark, nor on a gradient-boosted stepping stone.",
+            "stepping stone",
+            "",
+        ),
+        ("On deployment: that's really the ads infrastructure team's domain.", "infrastructure", ""),
+        ("I'd resist fixing a retraining schedule up front.", "retraining", ""),
+    ],
+)
+def test_dismissals_in_other_words(text: str, dismissed: str, kept: str) -> None:
+    from agent.grading.text import split_sentences
+
+    clauses = [c for s in split_sentences(text) for c in s.clauses]
+    assert all(c.dismissed for c in clauses if dismissed in c.text)
+    if kept:
+        assert any(kept in c.text and not c.dismissed for c in clauses)

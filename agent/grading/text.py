@@ -20,15 +20,18 @@ _SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]*_]*\s+(?=[\"'(\[*_]*[A-Z0-9])")
 _LEAD_IN = re.compile(r"^\s*(?:\*\*|__)([A-Za-z][^*_]{1,60}?)[.:]?(?:\*\*|__)[.:]?\s+(?=\S)")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|cf|dr|mr|mrs|no|fig|al)\.)$", re.IGNORECASE)
 _CLAUSE_SPLIT = re.compile(
-    r"[;:!?]|,|\s[-–—]\s|\s(?:but|because|since|although|though|whereas|so that|so)\s", re.IGNORECASE
+    r"[;:!?]|,|\s[-–—]\s|\s(?:but|because|since|although|though|whereas|so that|so)\s"
+    r"|\sand\s+(?:go|jump|move)\s+(?:straight|directly)\s+to\s",
+    re.IGNORECASE,
 )
 
 # A clause containing one of these is a dismissal: what it mentions is not covered.
 _DISMISS = re.compile(
     r"""\b(?:
-        (?:don'?t|do\s+not|doesn'?t|does\s+not|won'?t|will\s+not|wouldn'?t|shouldn'?t|needn'?t|never|
+        (?:don'?t|do\s+not|doesn'?t|does\s+not|won'?t|will\s+not|wouldn'?t|would\s+not|shouldn'?t|should\s+not|needn'?t|never|
             (?:i'?m|i\s+am|we'?re|we\s+are)\s+not\s+going\s+to|not\s+going\s+to)\s+
-            (?:really\s+)?(?:need|bother|require|have\s+to|worry|care|matter|plan|use|do|build|add|include|want)
+            (?:really\s+)?(?:need|bother|require|have\s+to|worry|care|matter|plan|use|do|build|add|include|want|
+            spend\s+(?:a|any|much|the)\s+(?:cycle|time|effort|sprint))
       | no\s+need | not\s+(?:needed|necessary|required|needed\s+here|important|worth|a\s+priority|relevant)
       | unnecessary | overkill | out\s+of\s+scope | not\s+in\s+scope | isn'?t\s+(?:needed|necessary|required|important)
       | aren'?t\s+(?:needed|necessary|required|important) | skip(?:s|ped|ping)?(?!\s+connections?)
@@ -46,6 +49,11 @@ _DISMISS = re.compile(
             (?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:infra\w*|platform|ops|devops|sre|backend|engineering|software|
             other|serving|deployment)
       | (?:someone|somebody)\s+else'?s\s+(?:job|problem|concern)
+      | (?:that'?s|it'?s|is)\s+(?:really\s+|mostly\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:team'?s|their)\s+
+            (?:domain|job|problem|area|call|territory)
+      | let\s+them\s+(?:integrate|handle|deploy|figure|decide|own) | nor\s+(?:on|for|with|to|any|a|an|the)
+      | (?:i'?d|i\s+would|we'?d)\s+resist | we'?ll\s+see\s+how | decide\s+(?:then|later)
+      | (?:people|some\s+teams|others|teams)\s+(?:sometimes|often|usually)\s+(?:reach\s+for|use|try|add)
       | (?:not|isn'?t)\s+(?:really\s+)?(?:the\s+|an?\s+|our\s+)?ml\s+(?:part|problem|concern|question|work|side)
       | (?:not|(?:don'?t|do\s+not)\s+think\s+(?:that'?s|it'?s|this\s+is))\s+where\s+the\s+(?:ml|interesting|real)\s+
             (?:\w+\s+)?(?:interest|part|work|problem)
