@@ -278,3 +278,18 @@ def test_dismissals_in_other_words(text: str, dismissed: str, kept: str) -> None
     assert all(c.dismissed for c in clauses if dismissed in c.text)
     if kept:
         assert any(kept in c.text and not c.dismissed for c in clauses)
+
+
+def test_a_degradation_paragraph_is_a_fallback_and_left_out_accuracy_is_not_used(embedder: Any) -> None:
+    serving = (
+        "Serving is online and in memory, 10 ms of tree scoring for 200 candidates. Degradation: missing user "
+        "features means the ranker runs on popularity features only; a ranker timeout returns plain trie order."
+    )
+    assert "no_fallback" not in {
+        f.id for f in grade_answer(serving, "query-autocomplete", embedder=embedder).failure_modes
+    }
+    evaluation = (
+        "With positives at 0.3%, accuracy says nothing useful, so I leave it out entirely. Recall at 97% precision."
+    )
+    found = {f.id for f in grade_answer(evaluation, "harmful-content-detection", embedder=embedder).failure_modes}
+    assert "metric_mismatch" not in found

@@ -187,7 +187,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"gpu pool|pool|cluster|gpus?) "
             r"(?:is |are )?(?:down|fails?(?! to)|times? out|timed out|unavailable|slow|missing|stale|overloaded|"
             r"saturated|unreachable|errors?)|"
-            r"serve (?:cached|popular|trending|the previous|a default)|missing features?|"
+            r"serve (?:cached|popular|trending|the previous|a default)|missing (?:[\w-]+ )?features?|"
+            r"(?:timeout|outage|failure) (?:returns|falls back|leaves|shows|means)|^degradation\b|"
             r"(?:rather than|instead of) (?:an? )?(?:error|empty (?:page|result|list|response)|blank)|"
             r"(?:never|doesn'?t|won'?t) (?:comes? back|returns?|shows?) (?:empty|blank|an? error)"
         ),

@@ -37,7 +37,8 @@ _DISMISS = re.compile(
       | aren'?t\s+(?:needed|necessary|required|important) | skip(?:s|ped|ping)?(?!\s+connections?)
       | forget(?:\s+about)?
       | can\s+(?:come|wait|be\s+done|be\s+added|be\s+handled)\s+later | (?:worry|think)\s+about\s+\w+(?:\s+\w+)?\s+later
-      | later\s+if\s+needed | leave\s+(?:out|aside|for\s+later) | let'?s\s+not | no\s+point | not\s+bother
+      | later\s+if\s+needed | leave\s+(?:(?:it|them|that)\s+)?(?:out|aside|for\s+later)
+      | let'?s\s+not | no\s+point | not\s+bother
       | (?:don'?t|do\s+not)\s+think\s+(?:we\s+need|it'?s\s+(?:needed|necessary|worth|important)
             |(?:it|this|that|they)\s+(?:matters?|helps?|is\s+(?:needed|necessary|worth\s+it|important)))
       | negligible | not\s+(?:a\s+)?(?:real\s+|big\s+|major\s+)?(?:concern|issue|problem)

@@ -140,6 +140,8 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
         "what is leadership hoping for",
         "why are we doing this now",
         "what is the aim",
+        "how does the platform make money from this",
+        "how does the money work here",
     ),
     "constraints": ("any constraints", "limitations", "rules we must follow", "requirements we must respect"),
     "catalogue": (
