@@ -542,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["retrieval", "grading", "interview"])
     p.add_argument(
         "--split",
-        choices=["dev", "test", "all", "holdout", "holdout2", "holdout3", "holdout4"],
+        choices=["dev", "test", "all", "holdout", "holdout2", "holdout3", "holdout4", "holdout5"],
         default="all",
         help="'all' is dev+test; the interview eval's held-out personas run only with 'holdout*'",
     )

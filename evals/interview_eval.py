@@ -26,10 +26,12 @@ HOLDOUT2 = PERSONAS.with_name("holdout2.jsonl")
 HOLDOUT3 = PERSONAS.with_name("holdout3.jsonl")
 """The third held-out split (m01-m16): run once untouched (interview_holdout3_untouched.json), seen since."""
 HOLDOUT4 = PERSONAS.with_name("holdout4.jsonl")
-"""The last split written blind (n01-n16), run once at the end of the session that wrote it."""
-HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4}
+"""The fourth held-out split (n01-n16): run once untouched (interview_holdout4_untouched.json), seen since."""
+HOLDOUT5 = PERSONAS.with_name("holdout5.jsonl")
+"""Written blind (o01-o16) for the next session: not run yet; the next honest measurement."""
+HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4, "holdout5": HOLDOUT5}
 """Split name -> file of the splits kept out of `--split all`."""
-UNSEEN = frozenset({"holdout4"})
+UNSEEN = frozenset({"holdout5"})
 """Held-out splits nobody has tuned on: only aggregate rows are printed (per-persona results go to --out)."""
 LEAK_WINDOW = 8
 WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."
