@@ -74,3 +74,12 @@ def retriever(built_index: Any) -> Any:
     from knowledge.retrieval import Retriever
 
     return Retriever(built_index)
+
+
+@pytest.fixture
+def drill_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Any) -> Path:
+    """A fresh data folder (empty session store) and the shared embedder for the drill command."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
+    monkeypatch.setattr("agent.drill.cli._load_embedder", lambda settings: embedder)
+    return data

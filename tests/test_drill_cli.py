@@ -17,15 +17,6 @@ ANSWERS = [
 ]
 
 
-@pytest.fixture
-def drill_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Any) -> Path:
-    """A fresh data folder (empty session store) and the shared embedder."""
-    data = tmp_path / "data"
-    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data))
-    monkeypatch.setattr("agent.drill.cli._load_embedder", lambda settings: embedder)
-    return data
-
-
 def _script(tmp_path: Path, lines: list[str]) -> Path:
     path = tmp_path / "answers.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -30,12 +30,9 @@ ANSWERS = [
 
 
 @pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Any) -> Path:
-    """A fresh data folder (empty session store) and the shared embedder for the drill command."""
-    folder = tmp_path / "data"
-    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(folder))
-    monkeypatch.setattr("agent.drill.cli._load_embedder", lambda settings: embedder)
-    return folder
+def data(drill_env: Path) -> Path:
+    """The drill data folder of tests/conftest.py (empty store, shared embedder)."""
+    return drill_env
 
 
 @pytest.fixture
