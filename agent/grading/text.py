@@ -170,6 +170,14 @@ def strip_markup(text: str) -> str:
     return _HTML_TAG.sub(lambda m: "\n" if _BLOCK_TAG.match(m.group(0)) else "", text)
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers written in a text, in order, without thousands separators ('3,000' and '3000' are one)."""
+    return [n.replace(",", "") for n in _NUMBER.findall(text)]
+
+
 def normalize(text: str) -> str:
     """Lower-case, unify quotes and dashes, strip markdown emphasis and squeeze whitespace."""
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
@@ -303,6 +311,7 @@ __all__ = [
     "Clause",
     "Sentence",
     "normalize",
+    "numbers_in",
     "sanitize",
     "split_clauses",
     "split_sentences",

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from agent.grading.text import numbers_in
 from agent.interview.budget import DEFAULT_TOKEN_BUDGET, cost_usd, encoding_for, fit_conversation, turn_usage
 from agent.interview.language import not_english
 from agent.interview.messages import is_gibberish
@@ -69,7 +70,6 @@ endpoint are not (a retry would wait again, and a local server is still busy wit
 
 TokenSink = Callable[[str], None]
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LABEL = re.compile(r"^\s*(?:\*\*)?\s*(?:interviewer|assistant)\s*(?::\s*\*\*|\*\*\s*:|:)\s*", re.IGNORECASE)
 _SPEAKS_FOR_CANDIDATE = re.compile(r"(?im)^\s*(?:\*\*)?\s*candidate\s*(?:\*\*)?\s*:")
 _MACHINE_TALK = re.compile(
@@ -264,8 +264,8 @@ class Guard:
         """The guard of one turn: hidden runs minus anything the prompt itself shows."""
         shown = "\n".join(m.content for m in prompt)
         hidden = set().union(*(_runs(t) for t in hidden_texts(state, move, case))) - _runs(shown)
-        required = {f.key: _numbers(f.value) for f in move.facts if not f.confirmed}
-        return cls(hidden, set(_numbers(shown)), required)
+        required = {f.key: numbers_in(f.value) for f in move.facts if not f.confirmed}
+        return cls(hidden, set(numbers_in(shown)), required)
 
     def leaks(self, text: str) -> bool:
         """Whether text has a run of LEAK_RUN words from a hidden text."""
@@ -285,17 +285,13 @@ class Guard:
             return "leak"
         if has_secret(text):
             return "secret"
-        invented = [n for n in _numbers(text) if n not in self.prompt_numbers and not _small(n)]
+        invented = [n for n in numbers_in(text) if n not in self.prompt_numbers and not _small(n)]
         if invented:
             return "invented_number"
-        said = set(_numbers(text))
+        said = set(numbers_in(text))
         if any(n not in said for nums in self.required.values() for n in nums):
             return "dropped_facts"
         return None
-
-
-def _numbers(text: str) -> list[str]:
-    return [n.replace(",", "") for n in _NUMBER.findall(text)]
 
 
 def _small(number: str) -> bool:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.grading.text import numbers_in
 from agent.interview.analyse import MessageAnalysis
 from agent.interview.bank import probe_tags
 from agent.interview.invent import invent
@@ -312,10 +313,10 @@ def _probe(
 def _answer(state: InterviewState, a: MessageAnalysis, case: Case) -> Move:
     facts: list[FactReply] = []
     assumptions = {f.key for q in a.questions if q.assumption for f in q.facts}
-    stated = _numbers(a.text)
+    stated = set(numbers_in(a.text))
     for key in a.facts_asked:
         value = case.fact_answer(key)
-        own = _numbers(value)
+        own = set(numbers_in(value))
         confirmed = bool(own) and len(own & stated) >= min(2, len(own))
         facts.append(FactReply(key=key, value=value, assumption=key in assumptions, confirmed=confirmed))
     for key, question in a.unknown_topics:
@@ -323,14 +324,6 @@ def _answer(state: InterviewState, a: MessageAnalysis, case: Case) -> Move:
         facts.append(FactReply(key=key, value=value, invented=True))
     pushback = _stance_pushback(case) if a.design_choice else ""
     return Move(kind="answer", phase=state.phase, facts=facts, pushback=pushback, counts_for_step=False)
-
-
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-
-
-def _numbers(text: str) -> set[str]:
-    """The numbers written in a text, without thousands separators ('3,000' and '3000' are one)."""
-    return {m.group(0).replace(",", "").rstrip(".") for m in _NUMBER.finditer(text)}
 
 
 def _wrap_up(state: InterviewState, a: MessageAnalysis, reason: str) -> Move:
