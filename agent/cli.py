@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from agent.drill.cli import add_drill_parser
 from agent.settings import Settings, SettingsError
+from evals.interviews import HELD_OUT_SPLITS
 from knowledge.markdown import KnowledgeFormatError
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run an evaluation and print its table."""
-    if args.split.startswith("holdout") and args.what != "interview":
+    if args.split in HELD_OUT_SPLITS and args.what != "interview":
         raise CliError(f"--split {args.split} exists only for the interview eval")
     if args.what == "retrieval":
         from evals.retrieval_eval import main as retrieval_main
@@ -542,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", choices=["retrieval", "grading", "interview"])
     p.add_argument(
         "--split",
-        choices=["dev", "test", "all", "holdout", "holdout2", "holdout3", "holdout4", "holdout5"],
+        choices=["dev", "test", "all", *HELD_OUT_SPLITS],
         default="all",
         help="'all' is dev+test; the interview eval's held-out personas run only with 'holdout*'",
     )

@@ -14,23 +14,15 @@ from pydantic import BaseModel
 from tqdm import tqdm
 
 from agent.interview.engine import finish, start, step, transcript
+from evals.interviews import HELD_OUT_SPLITS
 from evals.retrieval_eval import percentile
 from evals.table import Column, fixed_table
 from knowledge.corpus import Case, load_corpus
 
 PERSONAS = Path(__file__).resolve().parent / "interviews" / "personas.jsonl"
-HOLDOUT = PERSONAS.with_name("holdout.jsonl")
-"""The first held-out split (h01-h14): run once untouched, seen since; run only with `--split holdout`."""
-HOLDOUT2 = PERSONAS.with_name("holdout2.jsonl")
-"""The second held-out split (k01-k16): run once untouched (interview_holdout2_untouched.json), seen since."""
-HOLDOUT3 = PERSONAS.with_name("holdout3.jsonl")
-"""The third held-out split (m01-m16): run once untouched (interview_holdout3_untouched.json), seen since."""
-HOLDOUT4 = PERSONAS.with_name("holdout4.jsonl")
-"""The fourth held-out split (n01-n16): run once untouched (interview_holdout4_untouched.json), seen since."""
-HOLDOUT5 = PERSONAS.with_name("holdout5.jsonl")
-"""Written blind (o01-o16) for the next session: not run yet; the next honest measurement."""
-HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4, "holdout5": HOLDOUT5}
+HELD_OUT = {name: PERSONAS.with_name(f"{name}.jsonl") for name in HELD_OUT_SPLITS}
 """Split name -> file of the splits kept out of `--split all`."""
+HOLDOUT, HOLDOUT2 = HELD_OUT["holdout"], HELD_OUT["holdout2"]
 UNSEEN = frozenset({"holdout5"})
 """Held-out splits nobody has tuned on: only aggregate rows are printed (per-persona results go to --out)."""
 LEAK_WINDOW = 8

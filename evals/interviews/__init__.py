@@ -1,1 +1,8 @@
 """Scripted mock-interview personas (dev/test in personas.jsonl, holdout in holdout.jsonl) and their validator."""
+
+HELD_OUT_SPLITS = ("holdout", "holdout2", "holdout3", "holdout4", "holdout5")
+"""The held-out splits, each in evals/interviews/<name>.jsonl and never part of dev, test or all.
+
+holdout to holdout4 were each run once untouched and have been tuning data since (their first runs are
+evals/results/interview_<name>_untouched.json, the first holdout's in the README); holdout5 is unrun.
+"""
