@@ -347,8 +347,9 @@ def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set
     """
     nxt = _next_step(case, state.phase, covered)
     worked_on = set(focus(a)) | set(a.steps_addressed)
+    seen = _merged(state, a)[1]
     while nxt is not None and nxt in worked_on:
-        probe = _probe(state.model_copy(update={"phase": nxt}), a, case, covered, _merged(state, a)[1])
+        probe = _probe(state.model_copy(update={"phase": nxt}), a, case, covered, seen)
         if probe is not None:
             return Move(kind="probe", phase=nxt, point_id=probe[0], probe_id=probe[1], step_changed=True)
         nxt = _next_step(case, nxt, covered)
