@@ -293,3 +293,42 @@ def test_a_degradation_paragraph_is_a_fallback_and_left_out_accuracy_is_not_used
     )
     found = {f.id for f in grade_answer(evaluation, "harmful-content-detection", embedder=embedder).failure_modes}
     assert "metric_mismatch" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "present"),
+    [
+        (
+            "When the scorer blows its latency budget, yesterday's cached list goes out instead.",
+            "serving.fallback",
+            True,
+        ),
+        ("If the re-ranker or the feature lookup times out we show the trending shelf.", "serving.fallback", True),
+        ("Vision model times out -> keyword rules alone.", "serving.fallback", True),
+        ("If our classifier is down, the upload waits in a queue for a human.", "serving.fallback", True),
+        ("If the model is slow to converge we lower the learning rate.", "serving.fallback", False),
+        ("The ranker is slow to train, so we use the smaller one.", "serving.fallback", False),
+        ("Position enters in as a model feature during training only.", "monitoring.feedback_loop", True),
+        (
+            "Hot items get clicked just from being shown, so we randomise two slots for a sliver of users.",
+            "monitoring.feedback_loop",
+            True,
+        ),
+        ("Every week graders read a random sample of the spam folder.", "monitoring.feedback_loop", True),
+        ("Slots are filled from the ranked list.", "monitoring.feedback_loop", False),
+    ],
+)
+def test_more_signal_phrasings(text: str, kind: str, present: bool, embedder: Any) -> None:
+    assert (kind in _kinds("news-feed", text, embedder)) is present
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I looked at a cross-encoder, which reads both sides, but it is heavy at this volume, so trees.",
+        "There are two options we keep weighing: nightly lists, which are cheaper, or scoring per request.",
+        "Cross-attention keeps the interaction a bi-encoder throws away, which is why I prefer the cross-encoder.",
+    ],
+)
+def test_trade_offs_in_other_words(text: str, embedder: Any) -> None:
+    assert "no_tradeoffs" not in {f.id for f in grade_answer(text, "eta-prediction", embedder=embedder).failure_modes}

@@ -16,6 +16,26 @@ def _rx(pattern: str) -> re.Pattern[str]:
 _CADENCE = r"(?:daily|weekly|monthly|quarterly|nightly|hourly|every (?:day|week|month|quarter|night|hour|\d+))"
 _NUM = r"\d[\d,.]*\s*(?:k|m|b|bn|mm|million|billion|thousand|hundred|%)?"
 
+_COMPONENT = (
+    r"(?:models?|services?|feature (?:store|fetch|lookup|service)s?|features?|fetch|re-?rankers?|rankers?|scorers?|"
+    r"scoring|inference|encoders?|shards?|index|servers?|calls?|lookups?|classifiers?|detectors?|dependency|api|"
+    r"gpu(?: pool| cluster)?s?|pool|cluster|ann|endpoint|pipeline|stream|embedding service|cache)"
+)
+"""A part of the serving path that can fail."""
+_FAILS = (
+    r"(?:(?:is|are|gets?|goes|went|becomes?) )?(?:down|fails?(?! to)|failed|times? out|timed out|unavailable|"
+    r"slow(?! to)|stale|overloaded|saturated?|saturates|unreachable|errors?(?: out)?|crash\w*|lags?|"
+    r"(?:misses|blows|breaches|exceeds|overruns) (?:its|the|our|a) (?:deadline|budget|slo|latency\w*))\b"
+)
+"""How a serving component fails."""
+_INSTEAD = (
+    r"\b(?:serve[sd]?|show[sn]?|returns?|use[sd]?|falls?|go(?:es)? out|instead|defaults?|skips?|reverts?|"
+    r"degrade[sd]?|display(?:s|ed)?|publish(?:es|ed)?|only|alone|waits?|queues?|routes?|sends?|keeps?|"
+    r"hold[s]?)\b|->|\u2192|=>"
+)
+"""What the design does instead when a component fails."""
+
+
 SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
     "requirements": {
         "question": _rx(r"clarif\w*|i(?:'d| would) ask|questions?|ask (?:about|whether|what|how)"),
@@ -185,12 +205,16 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"if (?:the|a|an|any|one|some) (?:[\w-]+ ){0,3}?(?:model|service|feature store|features?|(?:re)?ranker|"
             r"scorer|scoring|inference|encoder|shard|index|server|call|lookup|classifier|detector|dependency|api|"
             r"gpu pool|pool|cluster|gpus?) "
-            r"(?:is |are )?(?:down|fails?(?! to)|times? out|timed out|unavailable|slow|missing|stale|overloaded|"
+            r"(?:is |are )?(?:down|fails?(?! to)|times? out|timed out|unavailable|slow(?! to)|missing|stale|overloaded|"
             r"saturated|unreachable|errors?)|"
             r"serve (?:cached|popular|trending|the previous|a default)|missing (?:[\w-]+ )?features?|"
             r"(?:timeout|outage|failure) (?:returns|falls back|leaves|shows|means)|^degradation\b|"
             r"(?:rather than|instead of) (?:an? )?(?:error|empty (?:page|result|list|response)|blank)|"
-            r"(?:never|doesn'?t|won'?t) (?:comes? back|returns?|shows?) (?:empty|blank|an? error)"
+            r"(?:never|doesn'?t|won'?t) (?:comes? back|returns?|shows?) (?:empty|blank|an? error)|"
+            # a condition naming a failing component, then what is served instead ("when the ranker misses its
+            # deadline, the cached order goes out instead", "text model times out -> GBDT alone")
+            rf"(?:(?:if|when|whenever|should|in case)\b[^.;:?]{{0,50}}?)?\b{_COMPONENT}\b[^.;:?]{{0,25}}?{_FAILS}"
+            rf"[^.;?]{{0,90}}?(?:{_INSTEAD})"
         ),
         "rollout": _rx(r"canary|shadow|gradual rollout|ramp\w*|staged rollout|versioning|blue[- ]green"),
     },
@@ -227,6 +251,10 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"randomi[sz]ed (?:slots|traffic|exploration|holdout)|propensity|ips|"
             r"hold[- ]?outs?|popularity bias|rich[- ]get[- ]richer|counterfactual|reject inference|"
             r"self[- ]reinforc\w*|degenerate loop|position as an? (?:training |model |input )?feature|"
+            # "position goes in as a training feature", "fixed to a constant at serving", "randomise a couple of slots"
+            r"position (?:goes|is|comes|enters) in as an? (?:training |model |input )?feature|"
+            r"(?:fixed|pinned|set) to a constant|randomi[sz]e (?:\w+ ){0,3}?slots?|(?:just |simply )?from being shown|"
+            r"random sample of (?:the )?(?:spam folder|quarantine|filtered|blocked|declined)|"
             r"(?:random )?sample of (?:\w+ ){0,3}?(?:filtered|blocked|declined|removed|flagged|suppressed|rejected)|"
             r"slots? (?:are |is |get |go |goes )?(?:randomi[sz]ed|to (?:sampled|random|exploration))|from exposure|"
             r"(?:picked|clicked|chosen) because (?:it was |they were )?shown|"
@@ -249,7 +277,11 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             # "X over Y": "chosen over a deep model", "I'd choose a GBDT ranker over a deep model"
             r"(?:prefer\w*|chose|chosen|choos\w+|pick\w*|select\w*|favou?r\w*|opt\w* for|take|use|go with|"
             r"start with)(?: \S+){0,5}? over (?:a |an |the )?[\w-]+|"
-            r"\bconsider\w*\b[^.]{0,80}\bbut\b|\b(?:the\s+)?(?:main\s+)?choice\s+is\s+between\b|"
+            r"\b(?:consider\w*|looked at|thought about|weighed|toyed with|explored)\b[^.]{0,140}\bbut\b|"
+            r"\b(?:the\s+)?(?:main\s+)?choice\s+is\s+between\b|"
+            # "which is why I prefer the cross-encoder", "two options I keep weighing", "torn between"
+            r"which is why (?:i|we)(?:'d| would)? (?:prefer|pick|chose|choose|go with|use|went with)|"
+            r"(?:two|three|a few) (?:options|choices|approaches|candidates) (?:i|we)\b|weighing|torn between|"
             r"\b[\w-]+s? over (?:a |an |the )?(?:[\w-]+ ){0,3}?(?:model|ranker|network|approach|trees?|regression|"
             r"baseline|encoder|tower|gnn|gbdt|transformer|classifier)s?\b|"
             r"\b(?:could|might|would)\b[^.]{0,60}\bbut\b|\b(?:shines?|wins?|excels?)\s+when\b[^.]{0,80}\bbut\b|"
@@ -272,12 +304,13 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"(?:misses|miss|can'?t|cannot|lacks?|ignores?|doesn'?t|don'?t)"
         ),
         "reason": _rx(
-            r"because|since|due to|so that|which means|given (?:that|the)|as it|as they|this means|"
+            r"because|since|due to|so that|which means|which is why|given (?:that|the)|as it|as they|this means|"
             r"the reason|that way|cheaper|faster|simpler|more (?:robust|accurate|expensive|scalable)|"
             r"at the cost of|costs?|latency|trade[- ]?offs?|too slow|too expensive|can'?t|cannot|"
             r"handles?|avoids?|captures?|requires?|helps?|hurts?|lets?|allows?|misses|struggles?|wipes? out|loses?|"
             r"justif\w+|worth (?:it|the)|pays? off|heavy|^why\b|\bso\s+(?:[\w-]+\s+){1,3}first\b|"
-            r"a project of its own|bottleneck|buys? more|"
+            r"a project of its own|bottleneck|buys? more|must|tractable|explainab\w+|interpretab\w+|"
+            r"in (?:hours|minutes)|"
             r"(?:can|can't|cannot|could|won't) [\w-]+|for (?:a|an|the|our) [\w-]+ (?:team|budget|scale|data)|"
             r"(?:more|less) (?:accurate|expensive|robust|scalable|interpretable)"
         ),

@@ -128,8 +128,16 @@ SCALE_FACTS = frozenset({"users", "qps", "latency", "catalogue"})
 """Fact keys that size the problem: asking for one (and hearing the answer) is a scale estimate."""
 GOAL_FACTS = frozenset({"business_goal", "success_metric"})
 """Fact keys that name the business objective."""
-LATE_MODES = {"no_business_objective": "evaluation", "no_scale_estimate": "evaluation"}
-"""Modes that can be made good at any point, raised only once the interview has reached this step."""
+LATE_MODES = {
+    "no_business_objective": "evaluation",
+    "no_scale_estimate": "evaluation",
+    "cold_start_ignored": "monitoring",
+}
+"""Modes that can be made good at any point, raised only once the interview has reached this step.
+
+Cold start is often answered after the model (with evaluation or serving), so it waits until the design
+reaches monitoring; until then the model step's own probes ask about new users and items.
+"""
 
 
 def _answered_by_facts(state: InterviewState, mode: str) -> bool:

@@ -3,7 +3,7 @@
 
 Checks that every line parses as a JSON object with exactly the documented fields; ids are unique across
 all files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl, `kNN` in holdout2.jsonl, `mNN` in holdout3.jsonl,
-`nNN` in holdout4.jsonl, `oNN` in holdout5.jsonl);
+`nNN` in holdout4.jsonl, `oNN` in holdout5.jsonl, `qNN` in holdout6.jsonl, `rNN` in holdout7.jsonl);
 each case exists as knowledge/cases/<id>.md; level, band and split are legal; turns are 8-20 strings;
 failure modes are contract ids, listed once, in contract order, and applicable to the case (both the
 contract's applicability table and the case file's front matter are consulted); every facts_asked entry
@@ -14,11 +14,11 @@ leak-bait persona, a multi-fact turn, an unlisted fact, a roughly even dev/test 
 file at least 12 personas over at least 10 cases and every level) and prints the counts used in README.md.
 personas.jsonl holds the `dev` and `test` splits, holdout.jsonl only the `holdout` split, holdout2.jsonl
 only the `holdout2` split, holdout3.jsonl only the `holdout3` split, holdout4.jsonl only the `holdout4` split
-and holdout5.jsonl only the `holdout5` split.
+holdout5.jsonl only the `holdout5` split, and so on: a file named holdoutN* holds only split holdoutN.
 Exit status 1 on any error.
 
 Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl, holdout.jsonl, holdout2.jsonl,
-       holdout3.jsonl, holdout4.jsonl, holdout5.jsonl)
+       holdout3.jsonl, ..., holdout7.jsonl where present)
 """
 
 from __future__ import annotations
@@ -50,13 +50,15 @@ FIELDS = [
 ]
 LEVELS = ["mid", "senior", "staff"]
 BANDS = ["strong_no_hire", "lean_no_hire", "lean_hire", "strong_hire"]
-SPLITS = ["dev", "test", "holdout", "holdout2", "holdout3", "holdout4", "holdout5"]
+SPLITS = ["dev", "test", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7"]
 HOLDOUT = "holdout"
 HOLDOUT2 = "holdout2"
 HOLDOUT3 = "holdout3"
 HOLDOUT4 = "holdout4"
 HOLDOUT5 = "holdout5"
-HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5)
+HOLDOUT6 = "holdout6"
+HOLDOUT7 = "holdout7"
+HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7)
 MIN_TURNS, MAX_TURNS = 8, 20
 MIN_PERSONAS, MIN_CASES = 16, 8
 MIN_HOLDOUT_PERSONAS, MIN_HOLDOUT_CASES = 12, 10
@@ -68,6 +70,8 @@ ID_PATTERNS = {
     HOLDOUT3: r"m\d{2,3}",
     HOLDOUT4: r"n\d{2,3}",
     HOLDOUT5: r"o\d{2,3}",
+    HOLDOUT6: r"q\d{2,3}",
+    HOLDOUT7: r"r\d{2,3}",
 }
 UNLISTED = "unlisted:"
 
@@ -146,17 +150,11 @@ def check_facts_asked(pid: str, facts: Any, n_turns: int, keys: list[str]) -> li
 
 
 def file_splits(path: Path) -> list[str]:
-    """The splits a persona file may hold: only `holdout5` in a file named holdout5*, only `holdout4` in a file
-    named holdout4*, only `holdout3` in a file named holdout3*, only `holdout2` in a file named holdout2*, only
-    `holdout` in any other holdout* file, else `dev` and `test`."""
-    if path.name.startswith(HOLDOUT5):
-        return [HOLDOUT5]
-    if path.name.startswith(HOLDOUT4):
-        return [HOLDOUT4]
-    if path.name.startswith(HOLDOUT3):
-        return [HOLDOUT3]
-    if path.name.startswith(HOLDOUT2):
-        return [HOLDOUT2]
+    """The splits a persona file may hold: only `holdoutN` in a file named holdoutN* (N = 2..7), only `holdout`
+    in any other holdout* file, else `dev` and `test`."""
+    for split in reversed(HOLDOUT_SPLITS[1:]):
+        if path.name.startswith(split):
+            return [split]
     return [HOLDOUT] if path.name.startswith(HOLDOUT) else ["dev", "test"]
 
 
@@ -355,7 +353,10 @@ DEFAULT_FILES = [
         "holdout3.jsonl",
         "holdout4.jsonl",
         "holdout5.jsonl",
+        "holdout6.jsonl",
+        "holdout7.jsonl",
     )
+    if (HERE / name).exists()
 ]
 
 if __name__ == "__main__":
