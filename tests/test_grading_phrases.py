@@ -332,3 +332,36 @@ def test_more_signal_phrasings(text: str, kind: str, present: bool, embedder: An
 )
 def test_trade_offs_in_other_words(text: str, embedder: Any) -> None:
     assert "no_tradeoffs" not in {f.id for f in grade_answer(text, "eta-prediction", embedder=embedder).failure_modes}
+
+
+@pytest.mark.parametrize(
+    "handoff",
+    [
+        "As for deployment, that goes to the platform team. They run low-latency services far better than I do.",
+        "Shipping it: that's really the ads infrastructure team's domain, so they integrate the artifact.",
+    ],
+)
+def test_a_hand_off_outweighs_incidental_serving_words(handoff: str, embedder: Any) -> None:
+    design = (
+        "We rank roughly 500 candidates per request with gradient-boosted trees on features from the feature store. "
+        "Offline we compare log loss against the logistic baseline; online a two-week A/B test on click-through. "
+    )
+    modes = {f.id for f in grade_answer(design + handoff, "ad-click-prediction", embedder=embedder).failure_modes}
+    assert "ignores_serving" in modes
+    planned = (
+        design + "Scoring runs online within a 50 ms budget; if the model times out, the last cached score is used."
+    )
+    modes = {
+        f.id for f in grade_answer(planned + " " + handoff, "ad-click-prediction", embedder=embedder).failure_modes
+    }
+    assert "ignores_serving" not in modes and "no_fallback" not in modes
+
+
+def test_a_funnel_narrowing_down_is_not_a_fallback(embedder: Any) -> None:
+    text = "A cheap linear model cuts the pool down to about 300, and only those reach the big network."
+    assert "serving.fallback" not in _kinds("news-feed", text, embedder)
+
+
+def test_wanting_to_understand_the_scale_is_a_question(embedder: Any) -> None:
+    text = "Next I'd like to understand inventory and traffic, since they decide the work per request."
+    assert "requirements.question" in _kinds("ad-click-prediction", text, embedder)

@@ -368,12 +368,20 @@ def metric_mismatch(a: Analysis) -> str | None:
     return None
 
 
+_HANDOFF_TOPIC = re.compile(r"deploy|serv|infra|production|plumbing|integrat|platform|ops\b")
+"""What a dismissal hands to another team when it hands off serving."""
+_BUDGET = re.compile(r"\d+\s*(?:ms|milliseconds?|seconds?|s\b|qps|requests?)|p9\d|latency budget|within \d")
+"""A latency budget or load the candidate designs to."""
+
+
 def serving_sentences(a: Analysis) -> list[int]:
     """Sentences that plan how predictions are served (the evidence against ignores_serving).
 
     Not counted: a latency budget or scale stated among the requirements (a question or an assumption,
     or a requirements section); compute used for training ("on CPU workers while the GPU trains");
-    and infrastructure words with no model in sight ("the catalogue service" of a web app).
+    and infrastructure words with no model in sight ("the catalogue service" of a web app). Once the
+    answer hands deployment to another team, only a fallback, cache, scaling plan or an online/batch
+    decision tied to a budget still counts ("they know low-latency services better than I do" does not).
     """
     found: set[int] = set()
     for hit in a.signals.hits:
@@ -381,9 +389,13 @@ def serving_sentences(a: Analysis) -> list[int]:
             found.add(hit.sentence)
     found |= {c.sentence for c in a.covered("serving") if c.sentence is not None}
     out: list[int] = []
+    handed_off = bool(_dismissal_quote(a, _HANDOFF_TOPIC))
     for idx in sorted(found):
         s = a.sentences[idx]
         kinds = {h.name for h in a.signals.hits if h.step == "serving" and h.sentence == idx}
+        own_plan = kinds & {"fallback", "cache", "scaling"} or ("mode" in kinds and _BUDGET.search(s.kept))
+        if handed_off and not own_plan:
+            continue  # deployment handed to another team: only a concrete serving decision of their own counts
         training_only = _TRAINING_WORDS.search(s.kept) and not _SERVING_CONTEXT.search(_PARAM_SERVERS.sub("", s.kept))
         if kinds & {"mode", "fallback", "cache"} or ("scaling" in kinds and not training_only):
             out.append(idx)

@@ -23,8 +23,8 @@ _COMPONENT = (
 )
 """A part of the serving path that can fail."""
 _FAILS = (
-    r"(?:(?:is|are|gets?|goes|went|becomes?) )?(?:down|fails?(?! to)|failed|times? out|timed out|unavailable|"
-    r"slow(?! to)|stale|overloaded|saturated?|saturates|unreachable|errors?(?: out)?|crash\w*|lags?|"
+    r"(?:(?:is|are|gets?|goes|went|becomes?|runs?) (?:down|unavailable|slow(?! to)|stale|overloaded|saturated|"
+    r"unreachable|late|behind)|fails?(?! to)|failed|times? out|timed out|saturates|errors? out|crash\w*|"
     r"(?:misses|blows|breaches|exceeds|overruns) (?:its|the|our|a) (?:deadline|budget|slo|latency\w*))\b"
 )
 """How a serving component fails."""
@@ -38,7 +38,11 @@ _INSTEAD = (
 
 SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
     "requirements": {
-        "question": _rx(r"clarif\w*|i(?:'d| would) ask|questions?|ask (?:about|whether|what|how)"),
+        "question": _rx(
+            r"clarif\w*|i(?:'d| would) ask|questions?|ask (?:about|whether|what|how)|"
+            r"(?:i'?d|i would) like to (?:understand|know|check|confirm)|i want to (?:understand|know|check|confirm)|"
+            r"(?:help me|let me) understand"
+        ),
         "assumption": _rx(
             r"assum\w+|let'?s say|suppose|i(?:'ll| will) take|working (?:numbers|assumptions|figures)|"
             r"(?:which |that )?i'?d (?:confirm|check|verify|want to (?:know|confirm|check|understand))|"

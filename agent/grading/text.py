@@ -50,6 +50,8 @@ _DISMISS = re.compile(
             (?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:infra\w*|platform|ops|devops|sre|backend|engineering|software|
             other|serving|deployment)
       | (?:someone|somebody)\s+else'?s\s+(?:job|problem|concern)
+      | (?:that|it|this|deployment|serving)\s+(?:goes|go|gets\s+handed|is\s+handed)\s+(?:over\s+)?to\s+
+            (?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:team|folks|people|infra\w*|platform|ops|devops|sre)
       | (?:that'?s|it'?s|is)\s+(?:really\s+|mostly\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:team'?s|their)\s+
             (?:domain|job|problem|area|call|territory)
       | let\s+them\s+(?:integrate|handle|deploy|figure|decide|own) | nor\s+(?:on|for|with|to|any|a|an|the)
