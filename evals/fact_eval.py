@@ -14,7 +14,7 @@ from evals.retrieval_eval import percentile
 from evals.table import Column, fixed_table
 from knowledge.corpus import load_corpus
 
-SPLITS = ("dev", "test", "holdout")
+SPLITS = ("dev", "test", "holdout", "holdout2", "holdout3", "holdout4", "holdout5")
 
 
 @dataclass
@@ -154,7 +154,9 @@ def misses(result: SplitResult) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen splits, print the table, and with --show the per-turn differences."""
     parser = argparse.ArgumentParser(prog="python -m evals.fact_eval", description=__doc__)
-    parser.add_argument("--split", action="append", choices=SPLITS, help="dev (default), test or holdout; repeatable")
+    parser.add_argument(
+        "--split", action="append", choices=SPLITS, help="dev (default), test or a seen holdout split; repeatable"
+    )
     parser.add_argument("--show", action="store_true", help="print every turn whose facts differ from its labels")
     args = parser.parse_args(argv)
     from agent.kb import embedder_factory

@@ -346,7 +346,8 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:brand[\s-]new|newly\s+(?:joined|signed)|new\s+(?:users?|members?|accounts?|sign[\s-]?ups?|viewers?|"
             r"customers?|players?)|sign(?:ed)?[\s-]?ups?|(?:joined|registered)\s+(?:recently|in\s+the\s+last)|"
-            r"recently\s+(?:joined|registered)|first[\s-]time\s+(?:users?|visitors?|viewers?))\b"
+            r"recently\s+(?:joined|registered)|first[\s-]time\s+(?:users?|visitors?|viewers?)|"
+            r"(?:users?|members?|people)\b.{0,30}\bare\s+(?:brand\s+)?new|never\s+(?:registered|bought|booked|signed))\b"
         ),
     ),
     (
@@ -386,12 +387,33 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|^what(?:'s|\s+is|\s+are)\s+(?:the\s+|this\s+|these\s+)?[\w-]+(?:\s+[\w-]+)?\s+(?:used\s+)?for$"
             r"|\b(?:trying|aiming|meant|supposed)\s+to\b[^?]*\bor\b|\bcare\s+(?:more\s+)?about\b[^?]*\bor\b"
             r"|\bcounts?\s+against\b"
+            r"|\bhoping\b.{0,30}\b(?:moves?|changes?|improves?|achieves?|gets?)\b"
+            r"|\bwhat(?:'s|\s+is)\s+(?:really\s+)?driving\s+(?:this|the\s+project|it)\b"
+            r"|\bwhat(?:'s|\s+is)\s+(?:actually\s+|really\s+)?hurting\b|\bwhat\s+changed\s+for\s+the\s+(?:company|business)\b"
+            r"|\bwhich\s+(?:number|metric)\s+(?:is|does|would|should)\s+the\s+(?:business|company)\b"
+            r"|\bwhy\s+(?:is\s+this\s+(?:on\s+the\s+roadmap|a\s+priority)|are\s+we\s+(?:doing|building)\s+this)\b"
+            r"|\bwhat\s+(?:are\s+we|we're)\s+(?:actually\s+|really\s+)?trying\s+to\s+(?:move|improve|achieve|fix|change)\b"
+        ),
+    ),
+    (
+        "constraints",
+        re.compile(
+            r"\b(?:forbidden|not\s+allowed|(?:are|is)\s+(?:we\s+)?allowed\s+to|must\s+never|off[\s-]limits|"
+            r"hard\s+(?:ceiling|limits?|rules?|constraints?)|business\s+rules?|regulat\w*|legal(?:ly)?\s+(?:required|bound)|"
+            r"card[\s-]scheme|compliance|(?:rules?|constraints?)\s+(?:about|on|around|that|the\s+\w+\s+(?:has|have|must))|"
+            r"(?:any|are\s+there)\s+(?:hard\s+)?(?:rules?|constraints?)\b(?!\s+(?:today|now|currently|in\s+place)))"
         ),
     ),
     (
         "latency",
         re.compile(
-            r"\bhow\s+much\s+time\s+(?:does|do|can|will|should)\b(?!.*\b(?:have|until|ship|launch|build)\b)"
+            r"\bhow\s+(?:quick|fast|quickly)\s+(?:does|do|must|should|has)\s+(?:it|this|the\s+[\w-]+|we|a\s+[\w-]+)\s+"
+            r"(?:need\s+to\s+|have\s+to\s+)?(?:be|respond|answer|come\s+back|return|load)\b"
+            r"|\bwithin\s+(?:seconds|milliseconds|a\s+(?:second|few\s+seconds))\b"
+            r"|\bhow\s+long\s+(?:have\s+we\s+got|do\s+we\s+have|can\s+(?:it|we)\s+(?:take|wait))\b(?!.*\b(?:logs?|data)\b)"
+            r"|\b(?:response[\s-]time|time|latency)\s+budgets?\b"
+            r"|\bdeadline\s+(?:for|after|to)\s+(?:blur\w*|scor\w*|answer\w*|respond\w*|process\w*|publish\w*|decid\w*)"
+            r"|\bhow\s+much\s+time\s+(?:does|do|can|will|should)\b(?!.*\b(?:have|until|ship|launch|build)\b)"
             r"|\bhow\s+(?:long|quickly|fast|soon)\s+(?:can|may|should|must|do|does|is|will)\b(?!.*\b(?:after|until)\b)"
             r".*\b(?:take|respond\w*|return|come\s+back|verdict|decision|decide|answer|reply|score|check|serve|run|block)\b"
             r"|^(?!.*\b(?:re)?train\w*|.*\bupdat\w*|.*\brefresh\w*|.*\bfeatures?\b|.*\bevaluat\w*|.*\bmetrics?\b|"
@@ -421,13 +443,72 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"fake|malicious|positive)"
         ),
     ),
-    ("data", re.compile(r"\bwhat\s+do\s+we\s+(?:log|record|store|keep)\b|\bwhat(?:'s|\s+is|\s+gets)\s+logged\b")),
+    (
+        "data",
+        re.compile(
+            r"\bwhat\s+do\s+we\s+(?:log|record|store|keep|remember)\b|\bwhat(?:'s|\s+is|\s+gets)\s+(?:logged|recorded)\b"
+            r"|\bwhat\s+(?:historical\s+|interaction\s+|past\s+)?(?:data|logs|history)\s+(?:do|does|exists?|is|are)\b"
+            r"|\bwhat\s+(?:interactions?|events?|signals?)\s+(?:are|is|get)\s+(?:logged|recorded|stored)\b"
+        ),
+    ),
+    (
+        "qps",
+        re.compile(
+            r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}?(?:per|a|each)\s+(?:second|sec|minute)\b"
+            r"|\bpeak\s+(?:rate|load|traffic|qps|query\s+rate|requests?)\b|\brequest\s+rate\b"
+            r"|\bhow\s+much\s+(?:traffic|load)\s+(?:do|does|will|at)\b"
+        ),
+    ),
+    (
+        "success_metric",
+        re.compile(
+            r"\bwhat\s+has\s+to\s+be\s+true\b|\blaunch\s+(?:bar|criteri\w+)\b"
+            r"|\bwhat\s+(?:do|does)\s+(?:they|we|the\s+[\w-]+(?:\s+team)?)\s+(?:actually\s+)?count\b"
+            r"|\bcalls?\s+(?:a|the)\s+[\w\s-]{0,20}\W?better\b"
+        ),
+    ),
+    (
+        "labels",
+        re.compile(
+            r"\b(?:by\s+hand|human\s+(?:relevance\s+)?(?:judge?ments?|labels?|ratings?|raters?)|hand[\s-]labell?ed|"
+            r"(?:drawn|labell?ed|marked|judged)\s+(?:on\s+it\s+)?by\s+(?:people|humans|hand))\b"
+        ),
+    ),
+    (
+        "positive_rate",
+        re.compile(
+            r"\bhow\s+many\s+[\w-]+\s+end\s+up\s+(?:being\s+)?\w+"
+            r"|\bhow\s+much\s+of\s+what\s+(?:gets|is)\s+\w+\s+(?:actually\s+)?(?:breaks?|violat\w+|is\s+(?:bad|spam|fraud\w*))"
+            r"|\bhow\s+often\s+do\s+(?:people|users|members|shoppers|viewers|guests)\s+(?:click|buy|book|register|watch|"
+            r"accept|convert|report)"
+            r"|\bwhat\s+(?:share|fraction|percentage|proportion)\s+of\s+(?:shown|displayed|impressions?|results?|"
+            r"suggestions?)\b.{0,40}\b(?:end\s+up|get|are|turn)"
+        ),
+    ),
+    (
+        "existing_system",
+        re.compile(
+            r"\bwhat\s+sits\s+behind\b|\b(?:the\s+)?current\s+(?:estimator|ranking|ranker|model|system|approach|"
+            r"solution|setup|classifier|filter|heuristic)\b(?!.*\b(?:latency|traffic)\b)"
+        ),
+    ),
 )
 """Ways of asking for a standard fact that its phrases miss; each decides a piece when the key is on the sheet."""
 _RESOURCES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("budget", re.compile(r"\b(?:gpus?|compute|hardware|machines?|servers?|cloud\s+spend|memory)\b")),
+    (
+        "budget",
+        re.compile(
+            r"\b(?:gpus?|graphics\s+cards?|accelerators?|compute|hardware|machines?|servers?|cloud\s+spend|memory)\b"
+        ),
+    ),
     ("labelling_budget", re.compile(r"\bbudget\s+for\s+(?:more\s+)?(?:labell?ing|labels|raters|annotation)\b")),
-    ("", re.compile(r"\b(?:headcount|timeline|deadline|launch\s+date|ship\s+date|go[\s-]live\s+date)\b")),
+    (
+        "",
+        re.compile(
+            r"\b(?:headcount|timeline|deadline(?!\s+(?:for|after|to)\s+(?:blur|scor|answer|respond|process|publish|decid))|"
+            r"launch\s+date|ship\s+date|go[\s-]live\s+date)\b"
+        ),
+    ),
 )
 """Resources and dates, with the sheet key that answers them; a sheet without that key (or '') gets an invented
 value, never a near fact."""
@@ -453,10 +534,18 @@ SIM_ANSWER_MARGIN = 0.05
 _ANSWERS: dict[tuple[int, str], tuple[list[str], npt.NDArray[np.float32]]] = {}
 
 
+_INTENT_FALLBACK = {"success_metric": "business_goal", "positive_rate": "labels"}
+"""The key that answers an intent on a sheet without the intent's own key (a launch bar is the goal there)."""
+
+
 def _intents(case: Case, piece: str) -> list[AskedFact]:
     """The standard keys a piece asks for in a way the phrases miss (new users over users)."""
     sheet = {f.key for f in case.facts}
-    keys = [key for key, pattern in _INTENTS if key in sheet and pattern.search(piece)]
+    keys = [
+        key if key in sheet else _INTENT_FALLBACK.get(key, key)
+        for key, pattern in _INTENTS
+        if (key in sheet or _INTENT_FALLBACK.get(key) in sheet) and pattern.search(piece)
+    ]
     if "new_users" in keys and "users" in keys:
         keys.remove("users")
     return [AskedFact(key, "intent", 1.0) for key in dict.fromkeys(keys)]

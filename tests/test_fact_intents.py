@@ -1,0 +1,49 @@
+"""Everyday ways of asking for a standard fact that neither the sheet's phrases nor embeddings catch reliably."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.interview.questions import find_questions
+from knowledge.corpus import load_corpus
+
+
+@pytest.mark.parametrize(
+    ("case_id", "question", "keys"),
+    [
+        ("news-feed", "What is leadership hoping this change moves?", {"business_goal"}),
+        ("video-recommendation", "What's driving this project in the first place?", {"business_goal"}),
+        ("news-feed", "Are there rules about what we're not allowed to put in the feed?", {"constraints"}),
+        ("product-search-ranking", "Any hard limits from regulation on how we rank sellers?", {"constraints"}),
+        ("video-recommendation", "How quick does the homepage need to be?", {"latency"}),
+        ("street-view-blurring", "Is there a deadline for blurring after a panorama is uploaded?", {"latency"}),
+        ("street-view-blurring", "How many graphics cards do we get?", {"budget"}),
+        ("video-recommendation", "What's the peak request rate?", {"qps"}),
+        ("eta-prediction", "What's recorded for each delivery?", {"data"}),
+        ("fraud-detection", "How many payments end up being chargebacks?", {"positive_rate"}),
+        ("video-recommendation", "How often do viewers click a recommended tile?", {"labels"}),
+        ("product-search-ranking", "Does anyone judge relevance by hand?", {"labels"}),
+        ("news-feed", "How many of our daily users are brand new?", {"new_users"}),
+        ("eta-prediction", "What has to be true for us to launch?", {"success_metric"}),
+        ("fraud-detection", "What sits behind the checkout decision right now?", {"existing_system"}),
+    ],
+)
+def test_everyday_questions_get_the_standard_fact(embedder: Any, case_id: str, question: str, keys: set[str]) -> None:
+    case = load_corpus().case(case_id)
+    found = {f.key for q in find_questions(case, question, embedder) for f in q.facts}
+    assert found == keys
+
+
+@pytest.mark.parametrize(
+    ("case_id", "question"),
+    [
+        ("news-feed", "Is there a deadline for shipping the first version?"),
+        ("video-recommendation", "How many engineers are on the team?"),
+    ],
+)
+def test_project_resources_are_not_mistaken_for_sheet_facts(embedder: Any, case_id: str, question: str) -> None:
+    case = load_corpus().case(case_id)
+    found = {f.key for q in find_questions(case, question, embedder) for f in q.facts}
+    assert not found & {"latency", "constraints", "qps"}
