@@ -47,3 +47,14 @@ def test_project_resources_are_not_mistaken_for_sheet_facts(embedder: Any, case_
     case = load_corpus().case(case_id)
     found = {f.key for q in find_questions(case, question, embedder) for f in q.facts}
     assert not found & {"latency", "constraints", "qps"}
+
+
+def test_an_invented_value_does_not_parrot_stray_words_of_the_question() -> None:
+    from agent.interview.invent import invent
+    from agent.interview.questions import topic_of
+
+    question = "Before I sketch anything, is the plan hoping to please organisers too?"
+    value = invent(topic_of(question), question, "seed")
+    assert "sketch" not in value and "hoping" not in value
+    counted = "How many people actually link their calendars?"
+    assert topic_of(counted) == "people"

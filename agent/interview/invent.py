@@ -87,12 +87,19 @@ def invent(topic: str, question: str, seed: str) -> str:
     if _YES_NO.match(text):
         return _pick(
             (
-                f"assume yes ({subject}), but only in a basic form; nothing sophisticated exists yet",
-                f"assume not today ({subject}); if your design needs it, say what it would take",
+                "assume yes, but only in a basic form; nothing sophisticated exists yet",
+                "assume not today; if your design needs it, say what it would take",
             ),
             seed,
         )
-    return f"nothing unusual about {subject}: assume the common industry setup, and tell me if it changes your design"
+    return _pick(
+        (
+            "I don't have a figure for that one; assume the common industry setup, and tell me if it changes "
+            "your design",
+            "that isn't pinned down; take the usual setup for a company this size and say if your design depends on it",
+        ),
+        seed,
+    )
 
 
 __all__ = ["invent"]

@@ -327,8 +327,24 @@ _VAGUE = frozenset(
 """Words that make a poor topic name ('is the company after time spent?' is about time spent, not the company)."""
 
 
+_COUNTED = re.compile(
+    r"\b(?:how\s+many|how\s+much|number\s+of|what\s+(?:percentage|fraction|share|proportion)\s+of)\s+"
+    r"((?:[a-z][a-z0-9-]*\s+){0,2}[a-z][a-z0-9-]*)"
+)
+"""The thing a quantity question counts ('how many graphics cards can I ...' -> 'graphics cards can')."""
+
+
 def topic_of(text: str) -> str:
     """A short snake_case topic for a question that matches no fact ('how many languages?' -> 'languages')."""
+    counted = _COUNTED.search(normalize(text))
+    if counted:
+        words = []
+        for w in counted.group(1).split():  # the leading run of content words: 'users actually link' -> 'users'
+            if w in _STOP or len(w) <= 2 or w in _VAGUE:
+                break
+            words.append(w)
+        if words:
+            return "_".join(words[:2])
     words = [w for w in re.findall(r"[a-z][a-z0-9\-]+", normalize(text)) if w not in _STOP and len(w) > 2]
     return "_".join([w for w in words if w not in _VAGUE][:2] or words[:2]) or "detail"
 
