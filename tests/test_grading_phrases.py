@@ -365,3 +365,33 @@ def test_a_funnel_narrowing_down_is_not_a_fallback(embedder: Any) -> None:
 def test_wanting_to_understand_the_scale_is_a_question(embedder: Any) -> None:
     text = "Next I'd like to understand inventory and traffic, since they decide the work per request."
     assert "requirements.question" in _kinds("ad-click-prediction", text, embedder)
+
+
+@pytest.mark.parametrize(
+    ("answer", "case_id", "mode", "present"),
+    [
+        (
+            "We split by week and validate on the next one; a random split would let tomorrow leak in.",
+            "news-feed",
+            "data_leakage",
+            False,
+        ),
+        ("I'd shuffle everything and take a random 80/10/10 split.", "news-feed", "data_leakage", True),
+        (
+            "Training draws on two years of moderator decisions, with upheld appeals as extra positives.",
+            "harmful-content-detection",
+            "data_leakage",
+            False,
+        ),
+        (
+            "Task: binary classification per comment, with a harm probability as output. Label: removed or not.",
+            "harmful-content-detection",
+            "vague_ml_framing",
+            False,
+        ),
+        ("We judge success by paid bookings per weekly visitor.", "similar-listings", "no_business_objective", False),
+    ],
+)
+def test_phrasings_seen_on_fresh_personas(answer: str, case_id: str, mode: str, present: bool, embedder: Any) -> None:
+    modes = {f.id for f in grade_answer(answer, case_id, embedder=embedder).failure_modes}
+    assert (mode in modes) is present

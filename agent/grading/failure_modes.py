@@ -27,7 +27,10 @@ _FUTURE_FEATURE = re.compile(
     r"over\s+the\s+(?:whole|entire|full)\s+(?:[\w-]+\s+){0,2}?(?:dataset|data|period|history|window|range|logs?)|"
     r"including\s+the\s+test\s+(?:days|period|set))",
 )
-_LABEL_CLAUSE = re.compile(r"\b(?:labels?|labell?ed|targets?|ground truth|positives?|negatives?|y\s*=)\b")
+_LABEL_CLAUSE = re.compile(
+    r"\b(?:labels?|labell?ed|targets?|ground truth|positives?|negatives?|y\s*=|"
+    r"train(?:ing)?\s+(?:uses|on|from)|training\s+(?:data|set|examples?|rows?))\b"
+)
 """A post-outcome signal used as the label (moderator decisions as ground truth) is not a leaking feature."""
 _FEATURE_CONTEXT = re.compile(
     r"\b(?:feature|features|input|inputs|use|using|include|signal|ctr|rate|count|counts|average|aggregat\w*|"
@@ -58,6 +61,12 @@ _TRAFFIC_SPLIT = re.compile(
     r"control group|treatment|bucket\w*|canary|shadow|rollout)\b"
 )
 """A random split of live traffic or users (an online experiment), not of the training data."""
+_NOT_DONE_SPLIT = re.compile(
+    r"\b(?:random(?:ly)?\s+(?:\w+\s+){0,2}?split\w*|shuffl\w+)\s+(?:\w+\s+)?(?:would|could|might|will|can)\b|"
+    r"\b(?:split\w*|strictly|ordered)\s+(?:\w+\s+){0,2}?(?:by|on)\s+(?:time|date|day|week|month)"
+)
+"""A random split named as what would go wrong ("a random split would let the model see tomorrow"), or a clause
+that splits by time."""
 _ACCURACY = re.compile(r"\baccuracy\b(?!\s*@)")
 _ACCURACY_FINE = re.compile(r"\btop[- ]?\d*k?[- ]accuracy|accuracy\s*@|\bk[- ]accuracy")
 _METRIC_CONTEXT = re.compile(r"\b(?:metric|measure|evaluat\w*|optimi[sz]\w*|report|track|target|%|percent|use|kpi)")
@@ -226,7 +235,7 @@ def no_data_plan(a: Analysis) -> str | None:
 
 def data_leakage(a: Analysis) -> str | None:
     """Present only when the answer does the leaking thing: a random split or a post-outcome feature."""
-    idx = _harmful(a, _RANDOM_SPLIT, exclude=_TRAFFIC_SPLIT)
+    idx = _harmful(a, _RANDOM_SPLIT, exclude=re.compile(f"{_TRAFFIC_SPLIT.pattern}|{_NOT_DONE_SPLIT.pattern}"))
     if idx is not None and a.case.id != "visual-search":
         return f'Time-ordered data is split at random: "{a.quote(idx)}".'
     idx = _harmful(a, _FUTURE_FEATURE, _FEATURE_CONTEXT, exclude=_LABEL_CLAUSE)

@@ -56,6 +56,9 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"(?<!training )(?<!learning )(?<!ml )(?<!loss )(?:goal|objective|aim|purpose)(?: here)? (?:is|=|:)|"
             r"(?:the )?point (?:here )?is to|goals? ?[=:]|success (?:is|means|looks like|for the business)|"
             r"from the business side|"
+            r"(?:measure|judge|define|call) success (?:as|by|on|with)|"
+            r"success (?:metric|measure)s? (?:is|are|would be|=|:)|"
+            r"measure of success|(?:primary|headline|top[- ]line) (?:business )?(?:metric|kpi|number)|"
             r"^(?:the )?(?:business |main |primary |product )?(?:goals?|aims?|purpose)\b|"
             r"compliance|privacy (?:law|regulation)s?|regulator\w*|user trust|public trust|legal (?:risk|exposure)"
         ),
@@ -80,7 +83,11 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"(?:predict|estimate|score|classify|output|compute|regress)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|transformer) (?:that )?"
             r"(?:takes|reads|consumes|sees|ingests|is fed)|(?:go|goes) in(?:to (?:the|a) (?:model|network))?|"
-            r"^in (?:[\w+()/,-]+ ?){1,4}\.?$"
+            r"^in (?:[\w+()/,-]+ ?){1,4}\.?$|"
+            # "binary classification per message", "rank completions for a prefix", "each example pairs a query with"
+            r"(?:classif\w*|rank\w*|scor\w*|regress\w*|estimat\w*) (?:[\w-]+ ){0,3}?(?:per|for (?:a|an|each|every)) "
+            r"[\w-]+|(?:each|every|one) (?:training )?(?:example|row|instance|sample) (?:is|pairs|has|holds|contains|"
+            r"combines)"
         ),
         "output": _rx(
             r"outputs?|predicts?|predicting|returns? (?:a|the|an) (?:ranked|sorted|list|score|probability)|"
