@@ -395,3 +395,8 @@ def test_wanting_to_understand_the_scale_is_a_question(embedder: Any) -> None:
 def test_phrasings_seen_on_fresh_personas(answer: str, case_id: str, mode: str, present: bool, embedder: Any) -> None:
     modes = {f.id for f in grade_answer(answer, case_id, embedder=embedder).failure_modes}
     assert (mode in modes) is present
+
+
+def test_taking_one_option_before_another_with_a_reason_is_a_trade_off(embedder: Any) -> None:
+    text = "I'd use boosted trees before a deep ranker because a deep ranker over every candidate is too costly."
+    assert "no_tradeoffs" not in {f.id for f in grade_answer(text, "eta-prediction", embedder=embedder).failure_modes}

@@ -479,7 +479,8 @@ def no_tradeoffs(a: Analysis) -> str | None:
 
 _STRONG_REASON = re.compile(
     r"\b(?:because|since|so that|which means|the reason|that way|otherwise|wipes? out|loses?|cheaper|faster|slower|"
-    r"too (?:slow|expensive|costly|big)|misses|at the cost of|costs? (?:more|less|too))\b"
+    r"too (?:slow|expensive|costly|big)|misses|at the cost of|costs? (?:more|less|too)|would only|ceiling|"
+    r"can'?t (?:learn|capture|handle|scale))\b"
 )
 """A reason given in the sentence after a comparison (looser reason words like 'can be' do not count there)."""
 

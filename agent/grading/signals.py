@@ -292,6 +292,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"\b(?:the\s+)?(?:main\s+)?choice\s+is\s+between\b|"
             # "which is why I prefer the cross-encoder", "two options I keep weighing", "torn between"
             r"which is why (?:i|we)(?:'d| would)? (?:prefer|pick|chose|choose|go with|use|went with)|"
+            r"(?:take|pick|use|choose|start with|go with|prefer)\w* (?:[\w-]+ ){0,4}?before "
+            r"(?:a |an |the )?(?:[\w-]+ ){1,3}?because|"
             r"(?:two|three|a few) (?:options|choices|approaches|candidates) (?:i|we)\b|weighing|torn between|"
             r"\b[\w-]+s? over (?:a |an |the )?(?:[\w-]+ ){0,3}?(?:model|ranker|network|approach|trees?|regression|"
             r"baseline|encoder|tower|gnn|gbdt|transformer|classifier)s?\b|"
