@@ -45,3 +45,19 @@ def test_a_step_framed_in_the_same_message_is_not_opened_with_its_generic_questi
     state = _run("eta-prediction", ["What's the goal, and how many orders a day?", framed], embedder)
     reply = state.turns[-1]
     assert not (reply.move == "move_on" and STEP_NAMES["framing"] in reply.text), reply.text
+
+
+def test_a_fact_asked_again_is_given_as_a_reminder_after_the_new_ones(embedder: Any) -> None:
+    state = _run(
+        "spam-detection",
+        ["How many users do we have?", "And how much mail per second reaches the filter, and how many users again?"],
+        embedder,
+    )
+    reply = state.turns[-1]
+    keys = [f["key"] for f in reply.meta["facts"]]
+    assert keys[0] == "qps" and "users" in keys, keys
+    assert [f["key"] for f in reply.meta["facts"] if f.get("repeated")] == ["users"]
+    users = load_corpus().case("spam-detection").fact_answer("users")
+    qps = load_corpus().case("spam-detection").fact_answer("qps")
+    assert reply.text.index(users.split()[0]) > reply.text.index(qps.split()[0])
+    assert any(cue in reply.text for cue in ("As I said earlier", "Same as before", "I gave you earlier"))

@@ -60,6 +60,8 @@ class FactReply(BaseModel):
     assumption: bool = False
     confirmed: bool = False
     """The candidate already stated this fact's numbers in the message: confirm rather than read it out."""
+    repeated: bool = False
+    """Given earlier in this interview: said again as a reminder, after the new facts."""
 
 
 class Move(BaseModel):
@@ -326,10 +328,14 @@ def _answer(state: InterviewState, a: MessageAnalysis, case: Case) -> Move:
         value = case.fact_answer(key)
         own = set(numbers_in(value))
         confirmed = bool(own) and len(own & stated) >= min(2, len(own))
-        facts.append(FactReply(key=key, value=value, assumption=key in assumptions, confirmed=confirmed))
+        repeated = key in state.facts_revealed
+        facts.append(
+            FactReply(key=key, value=value, assumption=key in assumptions, confirmed=confirmed, repeated=repeated)
+        )
     for key, question in a.unknown_topics:
         value = state.facts_invented.get(key) or invent(key, question, f"{state.session_id}|{key}")
-        facts.append(FactReply(key=key, value=value, invented=True))
+        facts.append(FactReply(key=key, value=value, invented=True, repeated=key in state.facts_invented))
+    facts.sort(key=lambda f: f.repeated)  # new facts first, reminders after
     pushback = _stance_pushback(case) if a.design_choice else ""
     return Move(kind="answer", phase=state.phase, facts=facts, pushback=pushback, counts_for_step=False)
 

@@ -470,7 +470,7 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "qps",
         re.compile(
-            r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}?(?:per|a|each)\s+(?:second|sec|minute)\b"
+            r"\bhow\s+(?:many|much)\s+(?:[\w-]+\s+){0,3}?(?:per|a|each)\s+(?:second|sec|minute)\b"
             r"|\bpeak\s+(?:rate|load|traffic|qps|query\s+rate|requests?)\b|\brequest\s+rate\b"
             r"|\bhow\s+much\s+(?:traffic|load)\s+(?:do|does|will|at)\b"
         ),

@@ -53,7 +53,9 @@ def _facts_text(move: Move, pick: int) -> str:
         parts.append(variant("interview_fact_confirmed", pick))
     for i, fact in enumerate(f for f in move.facts if not f.confirmed):
         value = _sentence(fact.value)
-        if fact.assumption and not fact.invented:
+        if fact.repeated and not fact.assumption:
+            parts.append(variant("interview_fact_repeated", pick + i, fact=value, lower=_lower_first(value)))
+        elif fact.assumption and not fact.invented:
             parts.append(variant("interview_fact_assumed", pick + i, fact=_lower_first(value)))
         elif i == 0 or fact.invented:
             parts.append(value)
