@@ -61,3 +61,45 @@ def test_a_fact_asked_again_is_given_as_a_reminder_after_the_new_ones(embedder: 
     qps = load_corpus().case("spam-detection").fact_answer("qps")
     assert reply.text.index(users.split()[0]) > reply.text.index(qps.split()[0])
     assert any(cue in reply.text for cue in ("As I said earlier", "Same as before", "I gave you earlier"))
+
+
+def test_a_playback_of_the_facts_does_not_move_the_interview_to_serving(embedder: Any) -> None:
+    state = _run(
+        "people-you-may-know",
+        [
+            "How fast must the module respond, and what's the peak request rate? What runs today?",
+            "OK, so peak traffic of 11,000 requests per second and 10 suggestions within 150 ms p99. "
+            "Right now a nightly batch job orders friends-of-friends by mutual count, and I'd keep that as a baseline.",
+        ],
+        embedder,
+    )
+    assert state.turns[-1].phase in ("requirements", "framing"), state.turns[-1].phase
+
+
+def test_the_candidate_going_back_to_an_earlier_step_by_name_is_followed(embedder: Any) -> None:
+    state = _run(
+        "product-search-ranking",
+        [
+            "What's the goal, the peak query rate and the latency budget?",
+            "Serving: online per query, BM25 retrieval then a LambdaMART ranker on CPU inside 100 ms, with "
+            "the top queries cached; if the ranker times out we return the BM25 order.",
+            "Data: eighteen months of search logs with positions, clicks and purchases, split by time, "
+            "plus the weekly rater judgements as a clean evaluation set.",
+        ],
+        embedder,
+    )
+    assert state.turns[-1].phase == "data", [(t.phase, t.text[:50]) for t in state.turns]
+
+
+def test_a_direct_question_inside_a_design_message_is_answered(embedder: Any) -> None:
+    state = _run(
+        "product-search-ranking",
+        [
+            "What's the goal and the peak query rate?",
+            "What's the typical amount a shopper spends per order? It decides how I weigh revenue against conversion "
+            "in the ranker's objective.",
+        ],
+        embedder,
+    )
+    reply = state.turns[-1]
+    assert reply.meta.get("facts") and any(f.get("invented") for f in reply.meta["facts"]), reply.text

@@ -9,7 +9,7 @@ from agent.grading import analysis as grading_analysis
 from agent.grading.coverage import GENERIC_CUES, Embedder, cue_pattern
 from agent.grading.failure_modes import DETECTORS
 from agent.grading.injection import find_injection
-from agent.grading.text import normalize, strip_markup
+from agent.grading.text import normalize, numbers_in, strip_markup
 from agent.interview import messages
 from agent.interview.bank import probe_ranking
 from agent.interview.questions import Question, content_words, find_questions, is_question
@@ -135,6 +135,24 @@ def _heads(text: str) -> list[str]:
     return steps
 
 
+_TODAY = re.compile(r"\b(?:today|right now|currently|at the moment|at present)\b")
+
+
+def _recap_sentences(state: InterviewState, ga: grading_analysis.Analysis) -> set[int]:
+    """Sentences that play back what the interviewer said (its numbers, or today's system) during the requirements.
+
+    "So: 11,000 requests a second at peak and 10 suggestions within 150 ms" restates facts; it is not the
+    candidate moving on to serving.
+    """
+    told = {n for value in state.facts_revealed.values() for n in numbers_in(value)}
+    out: set[int] = set()
+    for sentence in ga.sentences:
+        said = set(numbers_in(sentence.text))
+        if (said and said <= told) or (told and _TODAY.search(sentence.kept)):
+            out.add(sentence.index)
+    return out
+
+
 def _closing(text: str) -> bool:
     """Whether the message's last sentence says the candidate is done ("I think that's everything")."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if s.strip()]
@@ -231,6 +249,13 @@ def _walked_into(
     return found
 
 
+_DIRECT = re.compile(
+    r"^(?:what(?:'s| is| are)|how (?:many|much|big|often|long)|is there|are there|do we (?:have|know|log|keep))\b"
+    r"[^?]*\?$"
+)
+"""A question put to the interviewer outright ("What's the average order value?"), even inside a design message."""
+
+
 def _resolve_topics(state: InterviewState, questions: list[Question]) -> list[tuple[str, str]]:
     """Map unanswerable questions to an invented-fact key, reusing a key asked before about the same subject."""
     out: list[tuple[str, str]] = []
@@ -295,9 +320,14 @@ def analyse(
         step for step in STEPS if a.new_points.get(step) or len({k for k in a.signals if k.startswith(step + ".")}) >= 2
     ]
     a.heads = _heads(text)
-    a.step_weight = {step: len(ga.step_sentences(step)) for step in STEPS if ga.step_sentences(step)}
+    recap = _recap_sentences(state, ga) if state.phase == STEPS[0] else set()
+    a.step_weight = {step: len(ga.step_sentences(step) - recap) for step in STEPS if ga.step_sentences(step) - recap}
     a.closing = _closing(text)
-    a.unknown_topics = _resolve_topics(state, a.questions) if not a.substantive else []
+    asked = a.questions if not a.substantive else [q for q in a.questions if _DIRECT.match(normalize(q.text))]
+    given = content_words(" ".join(case.fact_answer(k) for k in a.facts_asked))
+    a.unknown_topics = [
+        (key, q) for key, q in _resolve_topics(state, asked) if not content_words(key.replace("_", " ")) <= given
+    ]
     filler = len(content_words(text)) == 0
     if (
         not a.asks

@@ -195,11 +195,14 @@ def _left(
 
 
 def _follow(state: InterviewState, a: MessageAnalysis) -> str | None:
-    """The later step the candidate has moved on to in this message (named, or most of the message), if any."""
+    """The step the candidate has moved on to in this message, if any: a later one (named, or most of the message),
+    or an earlier one the message opens with by name ("Data: ..." after the interview reached evaluation)."""
     here = STEPS.index(state.phase)
     named = [s for s in a.heads if STEPS.index(s) > here]
     if named:
         return named[-1]
+    if a.heads and STEPS.index(a.heads[0]) < here and a.heads[0] in focus(a):
+        return a.heads[0]
     stay = a.step_weight.get(state.phase, 0)
     weight = {
         s: n
