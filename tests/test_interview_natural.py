@@ -103,3 +103,21 @@ def test_a_direct_question_inside_a_design_message_is_answered(embedder: Any) ->
     )
     reply = state.turns[-1]
     assert reply.meta.get("facts") and any(f.get("invented") for f in reply.meta["facts"]), reply.text
+
+
+def test_consecutive_turns_do_not_open_with_the_same_words(embedder: Any) -> None:
+    state = _run(
+        "fraud-detection",
+        [
+            "How many payments a day?",
+            "What's the peak rate?",
+            "How fast must we decide?",
+            "What does a missed fraud cost?",
+            "How rare is fraud?",
+            "What runs today?",
+        ],
+        embedder,
+    )
+    said = [t.text for t in state.turns if t.role == "interviewer"]
+    openings = [" ".join(text.lower().split()[:2]) for text in said]
+    assert all(a != b for a, b in zip(openings, openings[1:], strict=False)), openings

@@ -151,9 +151,32 @@ def _opener(step: str, pick: int) -> str:
     return options[pick % len(options)]
 
 
+RECENT_OPENINGS = 3
+"""How many earlier interviewer turns a new turn's opening words should differ from."""
+
+
+def _opening(text: str) -> str:
+    return " ".join(re.findall(r"[a-z']+", text.lower())[:2])
+
+
 def respond(state: InterviewState, move: Move, case: Case) -> tuple[str, dict[str, Any]]:
-    """The interviewer's message for a move and its meta: the question it ends with and any citations."""
-    pick = seed(state, move.kind)
+    """The interviewer's message for a move and its meta: the question it ends with and any citations.
+
+    Of the template variants, the first whose opening words differ from the last few interviewer turns is used,
+    so "Fair question." or "Let me push on one thing." does not open turn after turn.
+    """
+    recent = {_opening(t.text) for t in [t for t in state.turns if t.role == "interviewer"][-RECENT_OPENINGS:]}
+    base = seed(state, move.kind)
+    first = _respond(state, move, case, base)
+    candidate = first
+    for shift in range(1, 7):
+        if _opening(candidate[0]) not in recent:
+            return candidate
+        candidate = _respond(state, move, case, base + shift)
+    return first
+
+
+def _respond(state: InterviewState, move: Move, case: Case, pick: int) -> tuple[str, dict[str, Any]]:
     meta: dict[str, Any] = {}
     question = ""
     body = ""
