@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from agent.interview import InterviewState, start, step
@@ -120,4 +121,4 @@ def test_consecutive_turns_do_not_open_with_the_same_words(embedder: Any) -> Non
     )
     said = [t.text for t in state.turns if t.role == "interviewer"]
     openings = [" ".join(text.lower().split()[:2]) for text in said]
-    assert all(a != b for a, b in zip(openings, openings[1:], strict=False)), openings
+    assert all(a != b for a, b in itertools.pairwise(openings)), openings
