@@ -58,3 +58,23 @@ def test_an_invented_value_does_not_parrot_stray_words_of_the_question() -> None
     assert "sketch" not in value and "hoping" not in value
     counted = "How many people actually link their calendars?"
     assert topic_of(counted) == "people"
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Nobody really clicks those banners, right?", False),
+        ("Clicks are about 1% of impressions, right?", True),
+        ("What is the click rate, right now?", True),
+    ],
+)
+def test_a_tag_question_asks_only_when_it_checks_a_number(text: str, asks: bool) -> None:
+    from agent.interview.questions import is_question
+
+    assert is_question(text) is asks
+
+
+def test_asking_where_candidates_usually_are_is_about_the_interview(embedder: Any) -> None:
+    case = load_corpus().case("visual-search")
+    text = "Is this the stage where candidates normally bring up metrics? Which points have I covered?"
+    assert not {f.key for q in find_questions(case, text, embedder) for f in q.facts}

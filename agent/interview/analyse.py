@@ -76,7 +76,9 @@ _ABOUT_THE_INTERVIEW = re.compile(
     r"|checklist|scor(?:e|ing)\s+me|grad(?:e|ing)\s+me|mark(?:ing)?\s+me|i'?m\s+expected\s+to|(?:am\s+i|i\s+am)\s+"
     r"expected\s+to|(?:spend|focus)\s+(?:the\s+)?most\s+(?:of\s+my\s+)?time|how\s+am\s+i\s+doing|am\s+i\s+doing\s+"
     r"(?:ok|okay|well|fine|alright)|did\s+i\s+(?:hit|cover|miss|get)\s+(?:the|all|every|everything|what)"
-    r"|points\s+you\s+(?:were|are)\s+(?:expecting|looking))"
+    r"|points\s+you\s+(?:were|are)\s+(?:expecting|looking)|where\s+candidates\s+(?:usually\s+|normally\s+)?"
+    r"(?:bring|talk|mention|cover)|(?:which|what)\s+(?:items|points|boxes|things)\s+(?:i'?ve|i\s+have|have\s+i)\s+"
+    r"(?:covered|hit|ticked|missed))"
 )
 """A question about the interview itself (what is scored, where to spend time), refused like rubric fishing."""
 _DESIGN_KINDS = {"modeling.complex_model", "modeling.baseline", "modeling.funnel"}

@@ -203,9 +203,15 @@ _FRONTED_STATEMENT = re.compile(
 """A statement whose object comes first ("How it gets deployed, I'd leave to the infra folks")."""
 
 
+_TAG_QUESTION = re.compile(r",\s*(?:right|no|yeah|eh|isn'?t\s+it|don'?t\s+they|aren'?t\s+they|huh)\?$")
+"""A statement with a tag ("nobody clicks them, right?"): it asks nothing unless it checks a number."""
+
+
 def is_question(sentence: str) -> bool:
     """True when a sentence asks something (a question mark, an interrogative opening or a request)."""
     text = normalize(sentence)
+    if _TAG_QUESTION.search(text) and not re.search(r"\d", text) and not _INTERROGATIVE.match(text):
+        return False
     if text.endswith("?"):
         return True
     opening = bool(_INTERROGATIVE.match(text)) and not _RELATIVE.match(text) and not _FRONTED_STATEMENT.match(text)
@@ -538,7 +544,8 @@ _PREAMBLE = re.compile(
 )
 """A lead-in before a colon ("two timing questions: how long ...") that names no fact of its own."""
 _ABOUT_GRADING = re.compile(
-    r"\b(?:top|high|best)[\s-]scor\w*|\bgrader\b|\brubric\w*|\bchecklist\b|\bfailure\s+modes?\s+(?:you|to\s+check)\b"
+    r"\b(?:top|high|best)[\s-]scor\w*|\bwhere\s+candidates\b|\b(?:which|what)\s+(?:items|points|boxes|things)\s+"
+    r"(?:i'?ve|i\s+have|have\s+i)\s+(?:covered|hit|ticked|missed)|\bgrader\b|\brubric\w*|\bchecklist\b|\bfailure\s+modes?\s+(?:you|to\s+check)\b"
     r"|\blist\s+of\s+failure\s+modes\b|\bpretend\s+you'?re\s+the\b|\bwhat\s+would\s+(?:a|the)\s+[\w\s-]{0,30}"
     r"candidate\s+(?:say|do|write|answer)\b|\b(?:ideal|model|expected)\s+(?:answer|points?)\b"
 )

@@ -151,6 +151,22 @@ def _opener(step: str, pick: int) -> str:
     return options[pick % len(options)]
 
 
+def _fresh(state: InterviewState, question: str, pick: int) -> str:
+    """The question to re-ask after a refusal or redirect: the open one, unless the last two turns both asked it.
+
+    Then the step's own opening question (another wording of it, if that was the one) takes its place, as an
+    interviewer would drop a question that has gone unanswered twice.
+    """
+    asked = [str(t.meta.get("question", "")) for t in state.turns if t.role == "interviewer"][-2:]
+    if len(asked) < 2 or any(q != question for q in asked):
+        return question
+    for shift in range(4):
+        other = _opener(state.phase, pick + shift)
+        if other != question:
+            return other
+    return question
+
+
 RECENT_OPENINGS = 3
 """How many earlier interviewer turns a new turn's opening words should differ from."""
 
@@ -189,10 +205,10 @@ def _respond(state: InterviewState, move: Move, case: Case, pick: int) -> tuple[
             pieces.append(variant("interview_pushback", pick // 7, question=move.pushback))
         body = " ".join(pieces)
     elif move.kind == "refuse":
-        question = reask
+        question = _fresh(state, reask, pick)
         body = variant("interview_refuse", pick, question=question)
     elif move.kind == "redirect":
-        question = reask
+        question = _fresh(state, reask, pick)
         body = variant(f"interview_redirect_{move.reason}", pick, question=question)
     elif move.kind == "flag":
         used = {str(t.meta["followup"]) for t in state.turns if t.meta.get("followup")}
