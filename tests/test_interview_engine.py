@@ -423,3 +423,10 @@ def test_settled_ignores_text_addressing_the_grader() -> None:
     plain = "I'd take trees over a deep ranker because they are quick to iterate."
     assert settled(state, case, "no_tradeoffs", [plain])
     assert not settled(state, case, "no_data_plan", [plain])  # only the context modes can be settled
+
+
+def test_repeating_the_case_prompts_own_noun_is_not_using_a_size(embedder: Any) -> None:
+    """A catalogue size heard and followed only by 'videos' (the prompt's own word) is asked, not used."""
+    asked = finish(_run(CASE, ["How many videos are in the catalogue?", *_NO_NUMBERS], embedder), embedder=embedder)
+    assert "catalogue" in asked.facts_revealed
+    assert "no_scale_estimate" in {f.id for f in asked.scorecard.failure_modes}  # type: ignore[union-attr]

@@ -84,11 +84,13 @@ def _run(data_dir: Path, *argv: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_fifty_candidates_lose_nothing(settings: Any, built_index: Any) -> None:
-    r = _run(settings.data_dir, "--clients", "50", "--seconds", "15", "--think", "0.5-2")
+    r = _run(settings.data_dir, "--clients", "50", "--seconds", "25", "--think", "0.5-2")
     assert r["errors"] == 0, r["error_examples"]
     assert r["lost_turns"] == 0 and r["missing_sessions"] == 0, r["lost_examples"]
     assert r["unacknowledged_but_stored"] == 0 and r["sessions_with_too_few_turns"] == 0
-    assert r["turns_acknowledged"] >= 50  # 7-8 turns/s on an idle 2-core machine; far fewer when it is shared
+    # 7-8 turns/s warm on an idle 2-core machine; with no warm-up the first ~15 s go to per-case start-up (seen:
+    # 45-52 turns in a 15 s run on 2026-12-07, so the window is 25 s)
+    assert r["turns_acknowledged"] >= 50
     assert r["interviews"] >= 50
     assert set(r["interviewer_turns_by_voice"]) == {"offline (no model call)"}
 

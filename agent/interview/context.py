@@ -20,7 +20,11 @@ GOAL_KEYS = frozenset({"business_goal", "success_metric"})
 """Fact-sheet keys (knowledge/FORMAT.md) that give the business goal or its metric."""
 _WORD = re.compile(r"[a-z][a-z-]{5,}")
 _STOP = frozenset(
-    re.findall(r"[a-z]+", "should before having because really things something within without across around between")
+    re.findall(
+        r"[a-z]+",
+        "should before having because really things something within without across around between roughly "
+        "approximately about",
+    )
 )
 """Common long words that say nothing about the fact they appear near."""
 _CHOICE = re.compile(
@@ -75,13 +79,16 @@ def scale_given(state: InterviewState) -> bool:
     """A concrete size (users, items, QPS, latency) given at the candidate's request and then used by them.
 
     Used: a later candidate message repeats one of its sizes ('2 million orders') or a distinctive word of
-    it. Asking alone is not an estimate (evals/interviews/README.md: "asked for and then used").
+    it (not one of the case prompt's own words such as 'videos', nor a hedge such as 'roughly'). Asking alone
+    is not an estimate (evals/interviews/README.md: "asked for and then used").
     """
+    case = load_corpus().case(state.case_id)
+    heard = _words(f"{case.prompt} {case.title} {case.summary}".replace("-", " "))  # the case's own nouns
     for at, key, value in _given_facts(state):
         if not (key in SCALE_KEYS or any(p.search(normalize(value)) for p in _SIZE)):
             continue
         later = [_said(t.text) for t in state.turns[at + 1 :] if t.role == "candidate"]
-        sizes, words = _sizes(value), _words(value)
+        sizes, words = _sizes(value), _words(value) - heard
         if any(sizes & _sizes(text) or words & _words(text) for text in later):
             return True
     return False
