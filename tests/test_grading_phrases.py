@@ -400,3 +400,63 @@ def test_phrasings_seen_on_fresh_personas(answer: str, case_id: str, mode: str, 
 def test_taking_one_option_before_another_with_a_reason_is_a_trade_off(embedder: Any) -> None:
     text = "I'd use boosted trees before a deep ranker because a deep ranker over every candidate is too costly."
     assert "no_tradeoffs" not in {f.id for f in grade_answer(text, "eta-prediction", embedder=embedder).failure_modes}
+
+
+@pytest.mark.parametrize(
+    ("answer", "case_id", "mode", "present"),
+    [
+        (
+            "Accuracy would look fine here and tell us nothing, so precision at a fixed recall it is.",
+            "spam-detection",
+            "metric_mismatch",
+            False,
+        ),
+        (
+            "People always suggest top-1 accuracy, but with eight slots that misses most of the picture.",
+            "query-autocomplete",
+            "metric_mismatch",
+            False,
+        ),
+        (
+            "baseline = todays popularity sort. then boosted trees. a deep net later maybe, its slower "
+            "and we dont need it yet",
+            "news-feed",
+            "no_baseline",
+            False,
+        ),
+        (
+            "Trees over a deep net here because the features are tabular and they are easier to debug.",
+            "eta-prediction",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "Trees find interactions on their own; the downside is they are slower to refresh than the linear model.",
+            "ad-click-prediction",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "There are more negatives than positives because clicks are rare.",
+            "ad-click-prediction",
+            "no_tradeoffs",
+            True,
+        ),
+    ],
+)
+def test_plain_words_for_rejections_and_trade_offs(
+    answer: str, case_id: str, mode: str, present: bool, embedder: Any
+) -> None:
+    modes = {f.id for f in grade_answer(answer, case_id, embedder=embedder).failure_modes}
+    assert (mode in modes) is present
+
+
+def test_model_internals_are_not_a_serving_plan_or_a_data_source(embedder: Any) -> None:
+    answer = (
+        "Twelve layers with eight attention heads sharing two key-value groups, which shrinks the "
+        "key-value cache. "
+        "Each id gets an embedding of 256 dimensions, hashed into buckets to keep the table bounded. "
+        "Batch size 32k with gradient caching, because contrastive learning wants many negatives."
+    )
+    modes = {f.id for f in grade_answer(answer, "query-autocomplete", embedder=embedder).failure_modes}
+    assert {"ignores_serving", "no_data_plan"} <= modes

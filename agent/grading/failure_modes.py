@@ -223,7 +223,10 @@ def no_data_plan(a: Analysis) -> str | None:
     essay are not a data plan. Naming what the label is (clicks, purchases) is not one either, so a
     case's log/label point counts only through a cue that names a source (logs, raters, annotation).
     """
+    internals = set(a.signals.sentences("modeling", ("internals",)))
     for hit in a.signals.get("data", "sources"):
+        if hit.sentence in internals:
+            continue  # "each video id gets a hashed embedding table": architecture, not where examples come from
         sentence = a.sentences[hit.sentence]
         if _TRAINING_CONTEXT.search(sentence.kept) or any(k in sentence.heading for k in ("data", "label", "training")):
             return None
@@ -399,8 +402,11 @@ def serving_sentences(a: Analysis) -> list[int]:
     found |= {c.sentence for c in a.covered("serving") if c.sentence is not None}
     out: list[int] = []
     handed_off = bool(_dismissal_quote(a, _HANDOFF_TOPIC))
+    internals = set(a.signals.sentences("modeling", ("internals",)))
     for idx in sorted(found):
         s = a.sentences[idx]
+        if idx in internals and not _SERVING_CONTEXT.search(s.kept):
+            continue  # "gradient caching", "a smaller key-value cache": model internals, not a serving plan
         kinds = {h.name for h in a.signals.hits if h.step == "serving" and h.sentence == idx}
         own_plan = kinds & {"fallback", "cache", "scaling"} or ("mode" in kinds and _BUDGET.search(s.kept))
         if handed_off and not own_plan:
@@ -500,7 +506,26 @@ def tradeoff_sentences(a: Analysis) -> list[int]:
         after = normalize(body[i + 1].text) if i + 1 < len(body) else ""
         if reason.search(text) or (after and _STRONG_REASON.search(after) and not compare.search(after)):
             found.append(s.index)  # the reason may come in the next sentence: "I'm going with tiles. Because ..."
-    return found
+    for s in body:  # an alternative and a reason in one clause pair, in plain words the patterns above miss
+        text = normalize(s.text)
+        if s.index not in found and _PLAIN_ALTERNATIVE.search(text) and _PLAIN_REASON.search(text):
+            found.append(s.index)
+    return sorted(found)
+
+
+_PLAIN_ALTERNATIVE = re.compile(
+    r"\b(?:rather|instead|versus|vs|downside|upside|alternative|otherwise|over (?:a |an |the )?(?:[\w-]+ ){0,2}?"
+    r"(?:net|nets|nn|mlp|lr|llm|cnn|rnn|lstm|gnn|bert|heuristic|rules?|baseline|lists?|filter|one|approach|option)|"
+    r"(?:more|less)(?! (?:negatives|positives|examples|rows|samples|data|clicks|users|items)\b) (?:[\w-]+ ){0,3}?than|"
+    r"(?:better|worse|cheaper|faster|slower|simpler|easier|harder) (?:[\w-]+ ){0,3}?than|"
+    r"no (?:[\w-]+ ){0,3}?(?:or|nor) (?:a |an |the )?[\w-]+)\b"
+)
+"""An alternative named in plain words: 'rather', 'the downside', 'trees over a deep net', 'slower to update than'."""
+_PLAIN_REASON = re.compile(
+    r"\b(?:because|since|so that|which is why|given that|costs?|won'?t fit|can'?t|too (?:slow|costly|expensive|big)|"
+    r"slower|faster|cheaper|easier|harder|safer|simpler)\b"
+)
+"""A reason in plain words, found in the same sentence as a plain alternative."""
 
 
 DETECTORS: dict[str, Detector] = {

@@ -15,7 +15,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff]
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _BOLD_LINE = re.compile(r"^\s*\*\*([^*]{2,80})\*\*:?\s*$")
-_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]*_]*\s+(?=[\"'(\[*_]*[A-Z0-9])")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]*_]*\s+(?=[\"'(\[*_]*[A-Z0-9])|(?<=[a-z]{3}[.!?])\s+(?=[a-z]{2})")
+"""A sentence ends at . ! or ? before a capital or a digit, or (lower-case chat) after a word and before a word."""
 # A bold or italic lead-in that titles a paragraph: "**Data.** We log ..." or "__Serving:__ ...".
 _LEAD_IN = re.compile(r"^\s*(?:\*\*|__)([A-Za-z][^*_]{1,60}?)[.:]?(?:\*\*|__)[.:]?\s+(?=\S)")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|cf|dr|mr|mrs|no|fig|al)\.)$", re.IGNORECASE)
@@ -84,7 +85,9 @@ _NEGATOR = re.compile(
     r"\b(?:not|no|never|avoid\w*|instead|rather|don'?t|doesn'?t|won'?t|wouldn'?t|shouldn'?t|can'?t|cannot|"
     r"isn'?t|aren'?t|unlike|wrong|mistake|misleading|useless|meaningless|bad|pitfall|trap|prevent\w*|"
     r"risk\w*|naive|naïve|leak\w*|beware|careful|rather\s+than|inflate\w*|silly|pointless|wasteful|infeasible|"
-    r"impossible|(?:won'?t|can'?t|doesn'?t|does\s+not|cannot)\s+scale)\b",
+    r"impossible|(?:won'?t|can'?t|doesn'?t|does\s+not|cannot)\s+scale|tells?\s+(?:us\s+)?nothing|says?\s+nothing|"
+    r"would\s+look\s+(?:fine|great|good)|misses\s+(?:most|much|the\s+point|the\s+picture)|"
+    r"(?:someone|people|teams)\s+(?:always\s+|often\s+|usually\s+)?(?:propose|suggest)s?)\b",
     re.IGNORECASE,
 )
 
@@ -208,6 +211,10 @@ _FRONTED = re.compile(r"\bleave\s+(?:\w+\s+){0,2}?to\b|\bnot\s+where\b|\bthat'?s
 """A dismissal whose object came first ("How it gets deployed, I'd leave to the infra folks")."""
 
 
+_SINGULAR = re.compile(r"\b(?:it|this|that)\b", re.IGNORECASE)
+_PLURAL = re.compile(r"\b(?:them|they|these|those)\b", re.IGNORECASE)
+
+
 def _refers_back(clause: str) -> bool:
     """A dismissal whose object is a pronoun ("I don't think it matters") or came first dismisses what came before."""
     return bool(_ANAPHOR.search(clause) or _FRONTED.search(clause))
@@ -234,7 +241,9 @@ def split_clauses(sentence: str) -> list[Clause]:
         dismissed = _is_dismissal(part)
         if dismissed and _refers_back(part):
             back = len(clauses)
-            while back > 0 and not clauses[back - 1].dismissed:
+            # "it"/"this"/"that" reaches two clauses back, "them"/"they" three: not the whole sentence
+            reach = 2 if _SINGULAR.search(part) and not _PLURAL.search(part) else 3
+            while back > 0 and not clauses[back - 1].dismissed and len(clauses) - back < reach:
                 back -= 1
             for i in range(back, len(clauses)):
                 clauses[i] = Clause(clauses[i].text, True, clauses[i].negated)
