@@ -460,3 +460,46 @@ def test_model_internals_are_not_a_serving_plan_or_a_data_source(embedder: Any) 
     )
     modes = {f.id for f in grade_answer(answer, "query-autocomplete", embedder=embedder).failure_modes}
     assert {"ignores_serving", "no_data_plan"} <= modes
+
+
+def test_a_passing_deployment_line_does_not_save_a_model_first_answer(embedder: Any) -> None:
+    answer = (
+        "The encoder is 24 transformer layers with 16 attention heads and a hidden size of 1024. "
+        "Pre-norm residual blocks, GELU activations, dropout 0.1, and rotary positional encodings. "
+        "AdamW with a learning rate of 3e-4, warm-up over 2,000 steps, weight decay 0.05, batch size 4,096. "
+        "I'd freeze the first eight layers and train the rest with layer-wise learning rate decay. "
+        "For deployment I'd distil it into a six-layer student."
+    )
+    modes = {f.id for f in grade_answer(answer, "harmful-content-detection", embedder=embedder).failure_modes}
+    assert "model_first" in modes
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "present"),
+    [
+        (
+            "The ranker only learns from what it showed, so one slot in ten goes to a random eligible item.",
+            "monitoring.feedback_loop",
+            True,
+        ),
+        (
+            "So the carousel does not keep reinforcing itself, one slot shows a random nearby listing.",
+            "monitoring.feedback_loop",
+            True,
+        ),
+        ("We push the batch to 32k with gradient caching over the first epoch.", "serving.cache", True),
+        (
+            "About 7 million listings and 100 ms for 12 results, correct me if I misheard.",
+            "requirements.assumption",
+            True,
+        ),
+    ],
+)
+def test_loop_and_assumption_phrasings(text: str, kind: str, present: bool, embedder: Any) -> None:
+    assert (kind in _kinds("news-feed", text, embedder)) is present
+
+
+def test_training_time_caching_is_not_a_serving_plan(embedder: Any) -> None:
+    answer = "We push the batch to 32k with gradient caching over the first epoch, then fine-tune for two epochs."
+    modes = {f.id for f in grade_answer(answer, "visual-search", embedder=embedder).failure_modes}
+    assert "ignores_serving" in modes

@@ -291,6 +291,15 @@ def no_baseline(a: Analysis) -> str | None:
     return None
 
 
+def _serving_unaddressed(a: Analysis) -> bool:
+    """No serving plan, or a single passing sentence with no decision in it ("for deployment I'd distil it")."""
+    found = serving_sentences(a)
+    if len(found) > 1:
+        return False
+    decided = {"mode", "fallback", "cache", "scaling"}
+    return not any(h.step == "serving" and h.name in decided and h.sentence in found for h in a.signals.hits)
+
+
 def model_first(a: Analysis) -> str | None:
     """Present when model internals fill the answer while data, serving and evaluation go unaddressed."""
     internals = a.signals.sentences("modeling", ("internals",))
@@ -299,7 +308,7 @@ def model_first(a: Analysis) -> str | None:
         return None
     # "Unaddressed" in the contract's sense: no source of training data, no serving plan and no metric
     # at all. Input features and embedding sizes inside the architecture are model internals, not a data plan.
-    if no_data_plan(a) is None or ignores_serving(a) is None:
+    if no_data_plan(a) is None or not _serving_unaddressed(a):
         return None
     if a.signals.has("evaluation", "offline_metric") or a.signals.has("evaluation", "online_test"):
         return None
@@ -412,7 +421,7 @@ def serving_sentences(a: Analysis) -> list[int]:
         if handed_off and not own_plan:
             continue  # deployment handed to another team: only a concrete serving decision of their own counts
         training_only = _TRAINING_WORDS.search(s.kept) and not _SERVING_CONTEXT.search(_PARAM_SERVERS.sub("", s.kept))
-        if kinds & {"mode", "fallback", "cache"} or ("scaling" in kinds and not training_only):
+        if (kinds & {"mode", "fallback", "cache"} or "scaling" in kinds) and not training_only:
             out.append(idx)
             continue
         requirement = (

@@ -46,7 +46,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
         "assumption": _rx(
             r"assum\w+|let'?s say|suppose|i(?:'ll| will) take|working (?:numbers|assumptions|figures)|"
             r"(?:which |that )?i'?d (?:confirm|check|verify|want to (?:know|confirm|check|understand))|"
-            r"(?:agree|agreeing|align|aligning|settle|settling) (?:on )?what"
+            r"(?:agree|agreeing|align|aligning|settle|settling) (?:on )?what|correct me if|if i misheard|"
+            r"(?:my )?working picture"
         ),
         "business_goal": _rx(
             r"business (?:goal|objective|metric|value|kpi)s?|kpis?|north star|revenue|retention|engagement|"
@@ -168,7 +169,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"layers?|heads?|hidden (?:units|size|dim\w*)|dimensions?|activation|relu|gelu|dropout|"
             r"optimi[sz]er|adam\w*|sgd|learning rate|batch size|epochs?|embedding (?:size|dim\w*)|"
             r"residual|layer ?norm|batch ?norm|warm[- ]?up|weight decay|attention heads?|blocks?|"
-            r"parameters|kernel size|pooling"
+            r"parameters|kernel size|pooling|\d+-dimensional|softmax|in-batch negatives|log-q|"
+            r"hash(?:ed|ing) (?:into|trick)|rotary|positional (?:encoding|embedding)s?|key-value (?:cache|groups?)"
         ),
     },
     "evaluation": {
@@ -266,6 +268,11 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"position (?:goes|is|comes|enters) in as an? (?:training |model |input )?feature|"
             r"(?:fixed|pinned|set) to a constant|randomi[sz]e (?:\w+ ){0,3}?slots?|(?:just |simply )?from being shown|"
             r"random sample of (?:the )?(?:spam folder|quarantine|filtered|blocked|declined)|"
+            # "only learns from what it showed", "1 slot out of 10 for a random event", "keeps reinforcing itself"
+            r"only learns? from what (?:it|we) (?:show\w*|chose|choose|picked|served)|"
+            r"unbiased (?:data|labels|samples?)|"
+            r"slots? (?:[\w-]+ ){0,4}?(?:for|shows?|gets?) (?:a |an )?random|reinforc\w* itself|"
+            r"(?:ads|items|posts|videos|results|listings|events) (?:we|it) (?:chose|choose|decided) to show|"
             r"(?:random )?sample of (?:\w+ ){0,3}?(?:filtered|blocked|declined|removed|flagged|suppressed|rejected)|"
             r"slots? (?:are |is |get |go |goes )?(?:randomi[sz]ed|to (?:sampled|random|exploration))|from exposure|"
             r"(?:picked|clicked|chosen) because (?:it was |they were )?shown|"
