@@ -137,7 +137,8 @@ def _heads(text: str) -> list[str]:
     return steps
 
 
-_TODAY = re.compile(r"\b(?:today|right now|currently|at the moment|at present)\b")
+_TODAY_WORDS = re.compile(r"\b(?:today|right now|currently|at the moment|at present)\b")
+"""Today's system being played back (narrower than questions._TODAY: a bare 'now' opens new work, not a recap)."""
 
 
 def _recap_sentences(state: InterviewState, ga: grading_analysis.Analysis) -> set[int]:
@@ -150,7 +151,7 @@ def _recap_sentences(state: InterviewState, ga: grading_analysis.Analysis) -> se
     out: set[int] = set()
     for sentence in ga.sentences:
         said = set(numbers_in(sentence.text))
-        if (said and said <= told) or (told and _TODAY.search(sentence.kept)):
+        if (said and said <= told) or (told and _TODAY_WORDS.search(sentence.kept)):
             out.add(sentence.index)
     return out
 
@@ -323,7 +324,8 @@ def analyse(
     ]
     a.heads = _heads(text)
     recap = _recap_sentences(state, ga) if state.phase == STEPS[0] else set()
-    a.step_weight = {step: len(ga.step_sentences(step) - recap) for step in STEPS if ga.step_sentences(step) - recap}
+    weights = {step: len(ga.step_sentences(step) - recap) for step in STEPS}
+    a.step_weight = {step: n for step, n in weights.items() if n}
     a.closing = _closing(text)
     asked = a.questions if not a.substantive else [q for q in a.questions if _DIRECT.match(normalize(q.text))]
     given = content_words(" ".join(case.fact_answer(k) for k in a.facts_asked))
