@@ -4,7 +4,7 @@
 Checks that every line parses as a JSON object with exactly the documented fields; ids are unique across
 all files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl, `kNN` in holdout2.jsonl, `mNN` in holdout3.jsonl,
 `nNN` in holdout4.jsonl, `oNN` in holdout5.jsonl, `qNN` in holdout6.jsonl, `rNN` in holdout7.jsonl,
-`sNN` in holdout8.jsonl);
+`sNN` in holdout8.jsonl, `tNN` in holdout9.jsonl);
 each case exists as knowledge/cases/<id>.md; level, band and split are legal; turns are 8-20 strings;
 failure modes are contract ids, listed once, in contract order, and applicable to the case (both the
 contract's applicability table and the case file's front matter are consulted); every facts_asked entry
@@ -19,7 +19,7 @@ holdout5.jsonl only the `holdout5` split, and so on: a file named holdoutN* hold
 Exit status 1 on any error.
 
 Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl, holdout.jsonl, holdout2.jsonl,
-       holdout3.jsonl, ..., holdout8.jsonl where present)
+       holdout3.jsonl, ..., holdout9.jsonl where present)
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ HOLDOUT5 = "holdout5"
 HOLDOUT6 = "holdout6"
 HOLDOUT7 = "holdout7"
 HOLDOUT8 = "holdout8"
-HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8)
+HOLDOUT9 = "holdout9"
+HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8, HOLDOUT9)
 SPLITS = ["dev", "test", *HOLDOUT_SPLITS]
 MIN_TURNS, MAX_TURNS = 8, 20
 MIN_PERSONAS, MIN_CASES = 16, 8
@@ -75,6 +76,7 @@ ID_PATTERNS = {
     HOLDOUT6: r"q\d{2,3}",
     HOLDOUT7: r"r\d{2,3}",
     HOLDOUT8: r"s\d{2,3}",
+    HOLDOUT9: r"t\d{2,3}",
 }
 UNLISTED = "unlisted:"
 
@@ -359,6 +361,7 @@ DEFAULT_FILES = [
         "holdout6.jsonl",
         "holdout7.jsonl",
         "holdout8.jsonl",
+        "holdout9.jsonl",
     )
     if (HERE / name).exists()
 ]
