@@ -442,6 +442,36 @@ def test_taking_one_option_before_another_with_a_reason_is_a_trade_off(embedder:
             "no_tradeoffs",
             True,
         ),
+        (
+            "I pick LambdaMART and not a cross-encoder for now because the cross-encoder is too slow on CPU.",
+            "video-search",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "Split by drive and capture date, not by image, because panoramas from one drive show the same people.",
+            "street-view-blurring",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "The choice between one heavy stage and two stages is a latency call: the heavy one costs too much.",
+            "news-feed",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "A cross network learns the crosses instead of hand-built ones, so the model finds them itself.",
+            "ad-click-prediction",
+            "no_tradeoffs",
+            False,
+        ),
+        (
+            "We log everything, not only clicks. The model is a GBDT.",
+            "ad-click-prediction",
+            "no_tradeoffs",
+            True,
+        ),
     ],
 )
 def test_plain_words_for_rejections_and_trade_offs(
