@@ -533,3 +533,19 @@ def test_training_time_caching_is_not_a_serving_plan(embedder: Any) -> None:
     answer = "We push the batch to 32k with gradient caching over the first epoch, then fine-tune for two epochs."
     modes = {f.id for f in grade_answer(answer, "visual-search", embedder=embedder).failure_modes}
     assert "ignores_serving" in modes
+
+
+def test_a_reason_two_sentences_after_the_options_completes_a_trade_off(embedder: Any) -> None:
+    reached = (
+        "For the model there are two options I keep weighing: retrain the logistic regression hourly, or move to a "
+        "deep cross network. Where I land is the second one. Retraining more often would only fix staleness; the "
+        "hand-built crosses are the ceiling."
+    )
+    cut = (
+        "For the model there are two options I keep weighing: retrain the logistic regression hourly, or move to a "
+        "deep cross network. Where I land is the second one. Features come from the logs. Retraining more often "
+        "would only fix staleness."
+    )
+    case = "ad-click-prediction"
+    assert "no_tradeoffs" not in {f.id for f in grade_answer(reached, case, embedder=embedder).failure_modes}
+    assert "no_tradeoffs" in {f.id for f in grade_answer(cut, case, embedder=embedder).failure_modes}

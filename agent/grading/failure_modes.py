@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from agent.grading.analysis import Analysis
 from agent.grading.scorecard import FailureModeFinding
+from agent.grading.text import Sentence
 from knowledge.corpus import Corpus
 from knowledge.ids import FAILURE_MODES, applicable_failure_modes
 
@@ -500,8 +501,25 @@ _STRONG_REASON = re.compile(
 """A reason given in the sentence after a comparison (looser reason words like 'can be' do not count there)."""
 
 
+_REASON_REACH = 2
+"""How many sentences after a comparison its reason may come ("Two options: ... I pick B. A would only ...")."""
+
+
+def _reason_follows(following: list[Sentence], compare: re.Pattern[str]) -> bool:
+    """True when one of the next sentences gives a strong reason before another comparison starts."""
+    from agent.grading.text import normalize
+
+    for sentence in following:
+        text = normalize(sentence.text)
+        if compare.search(text):
+            return False
+        if _STRONG_REASON.search(text):
+            return True
+    return False
+
+
 def tradeoff_sentences(a: Analysis) -> list[int]:
-    """Sentences that compare an option with an alternative and give a reason, in them or in the next sentence."""
+    """Sentences that compare an option with an alternative and give a reason, in them or in the next two sentences."""
     from agent.grading.signals import SIGNALS
     from agent.grading.text import normalize
 
@@ -512,9 +530,8 @@ def tradeoff_sentences(a: Analysis) -> list[int]:
         text = normalize(s.text)
         if not compare.search(text):
             continue
-        after = normalize(body[i + 1].text) if i + 1 < len(body) else ""
-        if reason.search(text) or (after and _STRONG_REASON.search(after) and not compare.search(after)):
-            found.append(s.index)  # the reason may come in the next sentence: "I'm going with tiles. Because ..."
+        if reason.search(text) or _reason_follows(body[i + 1 : i + 1 + _REASON_REACH], compare):
+            found.append(s.index)  # the reason may come after the choice: "I'm going with tiles. Because ..."
     for s in body:  # an alternative and a reason in one clause pair, in plain words the patterns above miss
         text = normalize(s.text)
         if s.index not in found and _PLAIN_ALTERNATIVE.search(text) and _PLAIN_REASON.search(text):
