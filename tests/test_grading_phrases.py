@@ -549,3 +549,52 @@ def test_a_reason_two_sentences_after_the_options_completes_a_trade_off(embedder
     case = "ad-click-prediction"
     assert "no_tradeoffs" not in {f.id for f in grade_answer(reached, case, embedder=embedder).failure_modes}
     assert "no_tradeoffs" in {f.id for f in grade_answer(cut, case, embedder=embedder).failure_modes}
+
+
+@pytest.mark.parametrize(
+    ("answer", "case_id", "mode", "present"),
+    [
+        (
+            "Fraud is 0.1%, so I'd weight positives by about 100 in the loss. Model: GBDT.",
+            "fraud-detection",
+            "class_imbalance_ignored",
+            False,
+        ),
+        (
+            "Fraud gets a higher weight in the loss, scaled by amount. Model: GBDT.",
+            "fraud-detection",
+            "class_imbalance_ignored",
+            False,
+        ),
+        (
+            "Phishing is so rare that I'd upweight it in the loss. Model: GBDT.",
+            "spam-detection",
+            "class_imbalance_ignored",
+            False,
+        ),
+        (
+            "Labels are chargebacks. Model: GBDT on the payment features.",
+            "fraud-detection",
+            "class_imbalance_ignored",
+            True,
+        ),
+        (
+            "Split... I was going to say random, but no, campaigns cluster in time, so a random split puts the same "
+            "campaign in train and test. Train on older days, test on the latest days.",
+            "spam-detection",
+            "data_leakage",
+            False,
+        ),
+        ("I'd split the messages at random into train and test.", "spam-detection", "data_leakage", True),
+        (
+            "I nearly said accuracy, but with 94% legitimate mail it tells us little. Offline: recall at a fixed "
+            "false-positive rate.",
+            "spam-detection",
+            "metric_mismatch",
+            False,
+        ),
+    ],
+)
+def test_weighting_and_retractions(answer: str, case_id: str, mode: str, present: bool, embedder: Any) -> None:
+    modes = {f.id for f in grade_answer(answer, case_id, embedder=embedder).failure_modes}
+    assert (mode in modes) is present

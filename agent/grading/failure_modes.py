@@ -63,7 +63,8 @@ _TRAFFIC_SPLIT = re.compile(
 )
 """A random split of live traffic or users (an online experiment), not of the training data."""
 _NOT_DONE_SPLIT = re.compile(
-    r"\b(?:random(?:ly)?\s+(?:\w+\s+){0,2}?split\w*|shuffl\w+)\s+(?:\w+\s+)?(?:would|could|might|will|can)\b|"
+    r"\b(?:random(?:ly)?\s+(?:\w+\s+){0,2}?split\w*|shuffl\w+)\s+(?:\w+\s+)?(?:would|could|might|will|can|puts|mixes|"
+    r"leaks|lets|spreads|means)\b|"
     r"\b(?:split\w*|strictly|ordered)\s+(?:\w+\s+){0,2}?(?:by|on)\s+(?:time|date|day|week|month)"
 )
 """A random split named as what would go wrong ("a random split would let the model see tomorrow"), or a clause

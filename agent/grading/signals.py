@@ -127,7 +127,10 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
         "imbalance": _rx(
             r"imbalance\w*|rare (?:positives?|class|events?)|down[- ]?sampl\w*|under[- ]?sampl\w*|"
             r"over[- ]?sampl\w*|smote|class weights?|weighted loss|focal loss|re-?weight\w*|"
-            r"negative sampling|base rate|positive rate|recalibrat\w*"
+            r"negative sampling|base rate|positive rate|recalibrat\w*|up[- ]?weight\w*|"
+            # "weight positives by about 100", "a weight of 100 in the loss", "fraud gets a higher weight"
+            r"weight\w* (?:the )?(?:positives?|rare|minority|fraud\w*|spam|phishing|clicks?|conversions?)|"
+            r"weight of \d+|(?:higher|more|extra|bigger|larger) weights?"
         ),
         "privacy": _rx(r"privacy|gdpr|pii|anonymi[sz]\w*|consent|encrypt\w*"),
         "feature_store": _rx(r"feature store|shared (?:feature )?pipeline|same (?:feature )?code|logged features"),

@@ -87,7 +87,9 @@ _NEGATOR = re.compile(
     r"risk\w*|naive|naïve|leak\w*|beware|careful|rather\s+than|inflate\w*|silly|pointless|wasteful|infeasible|"
     r"impossible|(?:won'?t|can'?t|doesn'?t|does\s+not|cannot)\s+scale|tells?\s+(?:us\s+)?nothing|says?\s+nothing|"
     r"would\s+look\s+(?:fine|great|good)|misses\s+(?:most|much|the\s+point|the\s+picture)|"
-    r"(?:someone|people|teams)\s+(?:always\s+|often\s+|usually\s+)?(?:propose|suggest)s?)\b",
+    r"(?:someone|people|teams)\s+(?:always\s+|often\s+|usually\s+)?(?:propose|suggest)s?|"
+    # thinking aloud, then taking it back: "I was going to say random, but no", "I nearly said accuracy"
+    r"(?:was\s+going\s+to|nearly|almost|first\s+wanted\s+to)\s+(?:say|said|write|wrote|use|pick|propose))\b",
     re.IGNORECASE,
 )
 
