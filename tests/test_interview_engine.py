@@ -430,3 +430,30 @@ def test_repeating_the_case_prompts_own_noun_is_not_using_a_size(embedder: Any) 
     asked = finish(_run(CASE, ["How many videos are in the catalogue?", *_NO_NUMBERS], embedder), embedder=embedder)
     assert "catalogue" in asked.facts_revealed
     assert "no_scale_estimate" in {f.id for f in asked.scorecard.failure_modes}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("reply", "answered"),
+    [
+        ("Two-tower because it scales to the whole catalogue; matrix factorisation can't use video features.", True),
+        ("Serving: the ranker runs on CPU because the budget is tight.", False),
+        ("Two-tower, I think.", False),
+    ],
+)
+def test_a_reasoned_reply_to_a_tradeoff_question_settles_no_tradeoffs(
+    reply: str, answered: bool, embedder: Any
+) -> None:
+    """The reason must answer the question (name the option or its alternative), not just carry on."""
+    from agent.interview.context import probe_answered
+
+    state = _run(
+        CASE,
+        [
+            "What's the business goal?",
+            "I'd start with a popularity baseline, then use a two-tower model for candidate generation.",
+        ],
+        embedder,
+    )
+    assert state.turns[-1].move == "tradeoff"
+    state, _ = step(state, reply, now=10.0, embedder=embedder)
+    assert probe_answered(state) is answered

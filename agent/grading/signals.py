@@ -313,6 +313,7 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"\b[a-z-]+ing over [a-z-]+ing\b|"
             r"\b(?:expensive|costly|slower|complex|heavier)\b[^.]{0,40}\bbut\b[^.]{0,80}\b"
             r"(?:gain|benefit|worth|justif\w+|pays? off)|"
+            r"\bcosts? more\b[^.]{0,80}\b(?:gain|benefit|worth|justif\w+|pays?)\b|"
             r"prefer\w*(?: \S+){1,5}? to \S+|rather\b.{1,60}?\bthan|"
             r"(?:more|less) (?:accurate|expensive|robust|scalable|interpretable|complex|efficient|stable|precise|"
             r"flexible|expressive|reliable|costly|explainable|maintainable) than|"

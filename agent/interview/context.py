@@ -6,7 +6,7 @@ import re
 
 from agent.grading.injection import find_injection
 from agent.grading.signals import SIGNALS
-from agent.grading.text import normalize, strip_markup
+from agent.grading.text import normalize, split_sentences, strip_markup
 from agent.interview.state import InterviewState
 from knowledge.corpus import Case, load_corpus
 
@@ -130,6 +130,33 @@ def tradeoff_argued(texts: list[str]) -> bool:
     return any(_CHOICE.search(normalize(t)) or _WEIGHED.search(normalize(t)) for t in texts)
 
 
+_ANSWER_REASON = re.compile(
+    r"\b(?:because|since|so that|the reason|otherwise|at the cost of|costs?|cheaper|faster|slower|too (?:slow|costly|"
+    r"expensive|big)|(?:the )?(?:price|downside|risk) is|in exchange|worth it|pays? off|i'?d (?:take|accept|pay))\b"
+)
+"""A reason given in reply to a trade-off question."""
+
+
+def probe_answered(state: InterviewState) -> bool:
+    """The candidate's reply to one of the interviewer's trade-off questions gives a reason for the choice.
+
+    The reason must sit in a sentence that names something the question named (the option or its
+    alternative), so a reply that just carries on with the next step does not count.
+    """
+    for i, turn in enumerate(state.turns[:-1]):
+        if turn.role != "interviewer" or not turn.meta.get("tradeoff"):
+            continue
+        reply = state.turns[i + 1]
+        if reply.role != "candidate":
+            continue
+        asked = _words(str(turn.meta.get("question") or turn.text))
+        for sentence in split_sentences(_said(reply.text)):
+            text = normalize(sentence.text)
+            if _ANSWER_REASON.search(text) and asked & _words(text):
+                return True
+    return False
+
+
 def settled(state: InterviewState, case: Case, mode: str, texts: list[str] | None = None) -> bool:
     """True when the interview as a whole shows that an absence-type `mode` does not apply."""
     if mode == "skipped_clarification":
@@ -140,7 +167,7 @@ def settled(state: InterviewState, case: Case, mode: str, texts: list[str] | Non
         return goal_taken_up(state, case)
     if mode == "no_tradeoffs":
         said = texts if texts is not None else [_said(t.text) for t in state.candidate_turns()]
-        return tradeoff_argued(said)
+        return tradeoff_argued(said) or probe_answered(state)
     return False
 
 
