@@ -598,3 +598,10 @@ def test_a_reason_two_sentences_after_the_options_completes_a_trade_off(embedder
 def test_weighting_and_retractions(answer: str, case_id: str, mode: str, present: bool, embedder: Any) -> None:
     modes = {f.id for f in grade_answer(answer, case_id, embedder=embedder).failure_modes}
     assert (mode in modes) is present
+
+
+def test_a_bare_data_title_gives_the_next_sentence_its_context(embedder: Any) -> None:
+    titled = "Data. Rows come from the 1.2 billion historical orders with their timestamps."
+    untitled = "Rows come from the 1.2 billion historical orders with their timestamps."
+    assert "no_data_plan" not in {f.id for f in grade_answer(titled, "eta-prediction", embedder=embedder).failure_modes}
+    assert "no_data_plan" in {f.id for f in grade_answer(untitled, "eta-prediction", embedder=embedder).failure_modes}

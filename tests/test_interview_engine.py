@@ -457,3 +457,42 @@ def test_a_reasoned_reply_to_a_tradeoff_question_settles_no_tradeoffs(
     assert state.turns[-1].move == "tradeoff"
     state, _ = step(state, reply, now=10.0, embedder=embedder)
     assert probe_answered(state) is answered
+
+
+def test_a_tradeoff_the_candidate_already_argued_is_not_asked(embedder: Any) -> None:
+    """'I prefer it over a neural network because ...' leaves nothing to ask about trees versus deep nets."""
+    opening = ["What's the business goal, and how many predictions per second at peak?"]
+    argued = _run(
+        "eta-prediction",
+        [
+            *opening,
+            "Model: the baseline is today's formula. Then LightGBM with a quantile objective. I prefer it over a "
+            "neural network for now because the features are tabular and it scores 50 rows in a few milliseconds.",
+        ],
+        embedder,
+    )
+    assert "gbdt-vs-deep" in argued.tradeoffs_argued
+    assert "gbdt-vs-deep" not in argued.tradeoffs_asked
+    assert not any("deep network" in t.text for t in argued.turns if t.role == "interviewer")
+    plain = _run(
+        "eta-prediction",
+        [*opening, "Model: the baseline is today's formula. Then LightGBM with a quantile objective."],
+        embedder,
+    )
+    assert "gbdt-vs-deep" not in plain.tradeoffs_argued
+
+
+def test_a_described_service_is_not_asked_for_its_request_path(embedder: Any) -> None:
+    from agent.interview.bank import probe_text
+
+    state = _run(
+        "eta-prediction",
+        [
+            "What's the business goal, and how many predictions per second at peak?",
+            "Serving: an online CPU service reads features from the online store and scores the ~50 restaurants of "
+            "a list page in one batch; list-page ETAs are cached per zone for 30 seconds.",
+        ],
+        embedder,
+    )
+    asked = [probe_text(p) for p in state.probes_asked]
+    assert not any("request path" in q for q in asked)

@@ -102,6 +102,8 @@ _TRAINING_CONTEXT = re.compile(
     r"transaction|order|activity|registration|booking|session|request|app|behaviou?r|usage|view|purchase|"
     r"moderation|review|delivery|payment) logs?)\b"
 )
+_BARE_DATA_TITLE = re.compile(r"(?:the |training )?data(?: plan)?\s*[.:]?", re.IGNORECASE)
+"""A sentence that is only a step title for the data ("Data.")."""
 _SOURCE_CUE = re.compile(
     r"logs?\b|logging|join|annotat|labell?ing|raters?|graders?|moderator|vendor|reports?|chargeback|trap|honeypot|"
     r"review|sample|feedback|training (?:examples|pairs|data)|stream|rescue|existing annotations|labelled"
@@ -232,6 +234,8 @@ def no_data_plan(a: Analysis) -> str | None:
         sentence = a.sentences[hit.sentence]
         if _TRAINING_CONTEXT.search(sentence.kept) or any(k in sentence.heading for k in ("data", "label", "training")):
             return None
+        if hit.sentence > 0 and _BARE_DATA_TITLE.fullmatch(a.sentences[hit.sentence - 1].text.strip()):
+            return None  # "Data. Rows come from the 1.2 billion historical orders": a title sentence, then the source
     for c in a.covered("data"):
         if c.point.id.startswith(("log", "label")) and any(_SOURCE_CUE.search(cue.lower()) for cue in c.cues):
             return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from agent.grading import analysis as grading_analysis
 from agent.grading.coverage import GENERIC_CUES, Embedder, cue_pattern
-from agent.grading.failure_modes import DETECTORS
+from agent.grading.failure_modes import DETECTORS, tradeoff_sentences
 from agent.grading.injection import find_injection
 from agent.grading.text import normalize, numbers_in, strip_markup
 from agent.interview import messages
@@ -112,6 +112,7 @@ class MessageAnalysis:
     signals: list[str] = field(default_factory=list)
     walked_into: list[tuple[str, str]] = field(default_factory=list)
     tradeoffs: list[tuple[str, str]] = field(default_factory=list)
+    argued: list[str] = field(default_factory=list)
     substantive: bool = False
     steps_addressed: list[str] = field(default_factory=list)
     probe_rank: dict[str, list[str]] = field(default_factory=dict)
@@ -353,7 +354,11 @@ def analyse(
         or (mostly_model and not a.questions)  # a message about the model that asks nothing
     )
     a.walked_into = _walked_into(case, state, ga, bool(a.questions), at_model)
-    known = set(state.tradeoffs_asked) | {p.id for p in state.pending_tradeoffs}
+    known = set(state.tradeoffs_asked) | set(state.tradeoffs_argued)
+    argued = set(tradeoff_sentences(ga))  # "I prefer it over a neural network because ...": nothing left to ask
+    whole = [normalize(s.text) for s in statements if s.index in argued]  # the rejected side is named there too
+    a.argued = [tid for tid, _ in _tradeoff_hits(case, whole, known)]
+    known |= set(a.argued) | {p.id for p in state.pending_tradeoffs}
     hits = _tradeoff_hits(case, [s.kept for s in statements if s.kept], known)
     a.tradeoffs = [(tid, _original(text, option)) for tid, option in hits]
     return a

@@ -146,6 +146,7 @@ def step(
         budget = DEFAULT_TOKEN_BUDGET if token_budget is None else token_budget
         a, review = review_message(new, a, case, model, token_budget=budget)
     move = decide(new, a)
+    new.tradeoffs_argued += [t for t in a.argued if t not in new.tradeoffs_argued]
     cand_meta: dict[str, Any] = {
         "truncated": a.truncated,
         "facts_asked": a.facts_asked,

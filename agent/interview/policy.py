@@ -289,6 +289,9 @@ SIGNAL_TOPICS: dict[str, str] = {
     "serving.fallback": "fallback",
     "serving.rollout": "rollout",
     "serving.mode": "batch",
+    "serving.infra": "path",  # a described service: "walk me through the request path" would ask it again
+    "serving.cache": "precompute",
+    "serving.scaling": "scaling",
     "monitoring.drift": "drift",
     "monitoring.retrain": "retrain",
     "monitoring.feedback_loop": "feedback",
@@ -489,7 +492,7 @@ def decide(state: InterviewState, a: MessageAnalysis) -> Move:
             return Move(kind="redirect", phase=state.phase, reason=reason, counts_for_step=False)
     case = _case(state)
     turn_no = len(state.candidate_turns()) + 1
-    fresh = [p for p in state.pending_tradeoffs if turn_no - p.turn <= PENDING_TURNS]
+    fresh = [p for p in state.pending_tradeoffs if turn_no - p.turn <= PENDING_TURNS and p.id not in a.argued]
     pending = [*[PendingTradeoff(id=t, option=o, turn=turn_no) for t, o in a.tradeoffs], *fresh]
     if a.asks and not a.substantive:
         move = _answer(state, a, case)

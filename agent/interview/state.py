@@ -103,6 +103,8 @@ class InterviewState(_Model):
     probes_asked: list[str] = Field(default_factory=list)
     points_probed: list[str] = Field(default_factory=list)
     tradeoffs_asked: list[str] = Field(default_factory=list)
+    tradeoffs_argued: list[str] = Field(default_factory=list)
+    """Trade-offs the candidate argued unprompted (an alternative and a reason): never asked about."""
     pending_tradeoffs: list[PendingTradeoff] = Field(default_factory=list)
     open_question: str = ""
     pacing: Pacing = Field(default_factory=Pacing)
