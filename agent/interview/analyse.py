@@ -292,8 +292,7 @@ def analyse(
     if messages.is_gibberish(text):
         a.gibberish = True
         return a
-    previous = {messages.fingerprint(strip_markup(t.text)) for t in state.candidate_turns()}
-    a.repeated = messages.fingerprint(text) in previous
+    a.repeated = messages.repeats(text, [strip_markup(t.text) for t in state.candidate_turns()])
     a.questions = [q for q in find_questions(case, text, embedder) if not _CLOSING.search(q.text)]
     for q in a.questions:
         for f in q.facts:

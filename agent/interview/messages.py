@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from agent.grading.text import normalize, sanitize
@@ -58,15 +59,46 @@ def is_empty(text: str) -> bool:
     return not any(ch.isalnum() for ch in text)
 
 
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,5}s?")
+"""An upper-case abbreviation ("GBDT", "NDCG", "MLPs"): a word even without vowels."""
+_TOKEN = re.compile(r"[a-z0-9]+")
+_GLUE = frozenset(
+    re.findall(
+        r"\w+",
+        "i we you it is are be to of for in on at by with and or but not no the a an this that my our would will "
+        "should could can do use so if then than",
+    )
+)
+"""Short words that give a fragment sentence structure; a string of keywords without any of them has none."""
+SALAD_MAX_WORDS = 8
+
+
+def _odd(word: str) -> bool:
+    if _ACRONYM.fullmatch(word):
+        return False
+    return (len(word) > 3 and not _VOWEL.search(word)) or bool(_CONSONANT_RUN.search(word)) or len(word) > 25
+
+
+def is_word_salad(text: str) -> bool:
+    """True for a short string of repeated keywords with no sentence structure ("ad ad click 0000")."""
+    tokens = _TOKEN.findall(text.lower())
+    if not 2 <= len(tokens) <= SALAD_MAX_WORDS or _GLUE & set(tokens):
+        return False
+    stutter = any(a == b for a, b in itertools.pairwise(tokens))
+    return stutter or len(set(tokens)) / len(tokens) <= 0.5
+
+
 def is_gibberish(text: str) -> bool:
-    """True when most of the message's 'words' could not be words (no vowels, long consonant runs, key mashing)."""
+    """True when most of the message's 'words' could not be words (no vowels, long consonant runs, key mashing),
+    or when it is a short salad of repeated keywords."""
     words = _WORD.findall(text)
     if not words:
         return bool(text.strip()) and not re.search(r"\d", text)
     if _REPEATED_CHAR.search(text) and len(set(text.replace(" ", ""))) <= 4:
         return True
-    odd = sum(1 for w in words if (len(w) > 3 and not _VOWEL.search(w)) or _CONSONANT_RUN.search(w) or len(w) > 25)
-    return odd / len(words) > 0.5
+    if is_word_salad(text):
+        return True
+    return sum(1 for w in words if _odd(w)) / len(words) > 0.5
 
 
 _REQUEST = re.compile(
@@ -87,4 +119,23 @@ def fingerprint(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", normalize(text)).strip()
 
 
-__all__ = ["MAX_MESSAGE_CHARS", "clip", "fingerprint", "is_empty", "is_fishing", "is_gibberish"]
+MIN_REPEAT_WORDS = 4
+"""Sentences shorter than this ("That's my answer.", "OK.") are ignored when checking for a repeat."""
+
+
+def _sentence_prints(text: str) -> set[str]:
+    prints = (fingerprint(s) for s in _SENTENCES.split(text))
+    return {p for p in prints if len(p.split()) >= MIN_REPEAT_WORDS}
+
+
+def repeats(text: str, earlier: list[str]) -> bool:
+    """True when the message says nothing new: it equals an earlier message, or each of its sentences of
+    MIN_REPEAT_WORDS words or more was already said in one (a pasted sentence with "That's my answer" added)."""
+    if fingerprint(text) in {fingerprint(e) for e in earlier}:
+        return True
+    said = set().union(*(_sentence_prints(e) for e in earlier)) if earlier else set()
+    mine = _sentence_prints(text)
+    return bool(mine) and mine <= said
+
+
+__all__ = ["MAX_MESSAGE_CHARS", "clip", "fingerprint", "is_empty", "is_fishing", "is_gibberish", "repeats"]

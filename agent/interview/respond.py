@@ -103,7 +103,7 @@ def _alternative(t: TradeOff, option: str) -> str | None:
     if overlap[0] == overlap[1]:
         return None
     alt = sides[1] if overlap[0] > overlap[1] else sides[0]
-    return alt[0].lower() + alt[1:]
+    return _lower_first(alt)
 
 
 def _cite(mode: str, case: Case) -> list[dict[str, str]]:
@@ -234,8 +234,8 @@ def _respond(state: InterviewState, move: Move, case: Case, pick: int) -> tuple[
             body = variant("interview_tradeoff", pick, option=_option(move.option), alternative=alt)
         else:
             sides = _sides(t)
-            title = t.title[0].lower() + t.title[1:]
-            lower = sides[0][0].lower() + sides[0][1:] if sides else ""
+            title = _lower_first(t.title)
+            lower = _lower_first(sides[0]) if sides else ""
             decision = f"between {lower} and {sides[1]}" if len(sides) == 2 else title
             body = variant("interview_tradeoff_open", pick, option=_option(move.option), decision=decision)
         question = body
