@@ -51,3 +51,27 @@ def test_an_acronym_side_keeps_its_capitals_in_a_tradeoff_question(embedder: Any
     state, turn = step(state, "AUC and log loss", now=2.0, embedder=embedder)
     assert turn.move == "tradeoff"
     assert "aUC" not in turn.text and "AUC" in turn.text
+
+
+def test_a_tradeoff_side_that_opens_with_a_verb_reads_as_an_activity(embedder: Any) -> None:
+    """The title "Call the routing engine or precompute travel times" asks about "precomputing travel times"."""
+    state, _ = start("eta-prediction", clock="turns", turn_budget=40, session_id="verb", now=0.0)
+    messages = [
+        "How many predictions per second at peak, and what latency?",
+        "Serving: I'd call the routing engine for every ETA on the list page.",
+        "OK.",
+    ]
+    for i, message in enumerate(messages, start=1):
+        state, _ = step(state, message, now=float(i), embedder=embedder)
+    text = " ".join(t.text for t in state.turns if t.role == "interviewer" and t.move == "tradeoff")
+    assert "precomputing travel times" in text
+    assert "precompute travel times" not in text
+
+
+@pytest.mark.parametrize("ack", ["Sure.", "Got it, thanks!", "Makes sense.", "Yes."])
+def test_a_bare_acknowledgement_is_not_called_off_topic(ack: str, embedder: Any) -> None:
+    state, _ = start("eta-prediction", clock="turns", turn_budget=40, session_id="ack", now=0.0)
+    for i, message in enumerate(["How many predictions per second at peak?", ack], start=1):
+        state, turn = step(state, message, now=float(i), embedder=embedder)
+    assert state.turns[-2].move != "off_topic"
+    assert "keep to the design problem" not in turn.text.lower()

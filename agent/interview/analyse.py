@@ -202,11 +202,29 @@ def _tradeoff_hits(case: Case, kept: list[str], asked: set[str]) -> list[tuple[s
     return found
 
 
+_ACKNOWLEDGEMENT = re.compile(
+    r"(?:(?:ok(?:ay)?|sure|yes|yeah|yep|right|got it|thanks?(?: you)?|makes sense|fair enough|understood|cool|"
+    r"great|alright|noted|sounds good|perfect|hmm+|mhm)[\s,.!]*)+"
+)
+"""A bare acknowledgement ("Sure.", "Got it, thanks!"): filler, not an off-topic message."""
+
+
 def _original(text: str, found: str) -> str:
-    """The candidate's own spelling of a phrase found in normalised text."""
+    """The candidate's own spelling of a phrase found in normalised text, as it reads mid-sentence.
+
+    A capital the candidate wrote mid-sentence is kept ("fed by Flink"); one that only opens a sentence
+    ("Calibration matters") is lowered, unless the word is an acronym or a mixed-case name ("XGBoost").
+    """
     parts = [re.escape(p) for p in re.split(r"[\s\-_/]+", found) if p]
     m = re.search(r"[\s\-_/]*".join(parts), text, re.IGNORECASE) if parts else None
-    return m.group(0) if m else found
+    if not m:
+        return found
+    phrase = m.group(0)
+    head = text[: m.start()].rstrip(" \t*_#>•-")
+    first = phrase.split(" ", 1)[0]
+    if (not head or head[-1] in ".!?:\n") and not any(c.isupper() or c.isdigit() for c in first[1:]):
+        phrase = phrase[:1].lower() + phrase[1:]
+    return phrase
 
 
 def _walked_into(
@@ -332,7 +350,7 @@ def analyse(
     a.unknown_topics = [
         (key, q) for key, q in _resolve_topics(state, asked) if not content_words(key.replace("_", " ")) <= given
     ]
-    filler = len(content_words(text)) == 0
+    filler = len(content_words(text)) == 0 or bool(_ACKNOWLEDGEMENT.fullmatch(normalize(text)))
     if (
         not a.asks
         and not a.substantive

@@ -67,6 +67,28 @@ def _facts_text(move: Move, pick: int) -> str:
     return " ".join(parts)
 
 
+_GERUNDS = {
+    verb: verb[:-1] + "ing" if verb.endswith("e") else verb + ("ning" if verb == "run" else "ing")
+    for verb in re.findall(
+        r"\w+",
+        "precompute rank downsample weight optimise optimize exploit run cache check spend predict score keep "
+        "replace approve decline personalise personalize call deliver hold suggest generate reserve tile train use "
+        "send build serve retrain",
+    )
+}
+"""Verbs that open a trade-off side ("Precompute feeds or rank at request time"), with their -ing forms."""
+
+
+def _as_noun(side: str) -> str:
+    """A side that opens with a bare verb reads as an activity in a question: "precompute X" -> "precomputing X"."""
+    first, _, rest = side.partition(" ")
+    gerund = _GERUNDS.get(first.lower())
+    if gerund is None:
+        return side
+    gerund = gerund.capitalize() if first[:1].isupper() else gerund
+    return f"{gerund} {rest}".strip()
+
+
 def _sides(t: TradeOff) -> list[str]:
     title = re.sub(r"\s+for\s+[a-z ]+$", "", t.title) if " or " in t.title else t.title
     return [s.strip() for s in re.split(r"\s+or\s+", title) if s.strip()] if " or " in title else []
@@ -103,7 +125,7 @@ def _alternative(t: TradeOff, option: str) -> str | None:
     if overlap[0] == overlap[1]:
         return None
     alt = sides[1] if overlap[0] > overlap[1] else sides[0]
-    return _lower_first(alt)
+    return _lower_first(_as_noun(alt))
 
 
 def _cite(mode: str, case: Case) -> list[dict[str, str]]:
@@ -116,8 +138,8 @@ def _cite(mode: str, case: Case) -> list[dict[str, str]]:
 
 
 def _option(option: str) -> str:
-    """The candidate's phrase as it reads mid-sentence ("Calibration" -> "calibration", "XGBoost" kept)."""
-    return _lower_first(option.strip())
+    """The candidate's phrase as analyse() found it: already in its mid-sentence spelling ("Flink", "calibration")."""
+    return option.strip()
 
 
 def _case_followup(case: Case, mode: str, used: set[str]) -> tuple[str, str] | None:
@@ -233,7 +255,7 @@ def _respond(state: InterviewState, move: Move, case: Case, pick: int) -> tuple[
         if alt is not None:
             body = variant("interview_tradeoff", pick, option=_option(move.option), alternative=alt)
         else:
-            sides = _sides(t)
+            sides = [_as_noun(side) for side in _sides(t)]
             title = _lower_first(t.title)
             lower = _lower_first(sides[0]) if sides else ""
             decision = f"between {lower} and {sides[1]}" if len(sides) == 2 else title
