@@ -605,3 +605,23 @@ def test_a_bare_data_title_gives_the_next_sentence_its_context(embedder: Any) ->
     untitled = "Rows come from the 1.2 billion historical orders with their timestamps."
     assert "no_data_plan" not in {f.id for f in grade_answer(titled, "eta-prediction", embedder=embedder).failure_modes}
     assert "no_data_plan" in {f.id for f in grade_answer(untitled, "eta-prediction", embedder=embedder).failure_modes}
+
+
+@pytest.mark.parametrize(
+    ("answer", "mode"),
+    [
+        (
+            "Model: LambdaMART over BM25 candidates. Deployment is really the MLOps folks' area; they have a standard "
+            "way of putting a model behind an endpoint, so I'd hand them the file and they'd take it from there.",
+            "ignores_serving",
+        ),
+        (
+            "Evaluation: straight to the A/B test on revenue per search. Offline metrics on logged data don't "
+            "correlate well with what users do, so I wouldn't spend time on them.",
+            "no_offline_metrics",
+        ),
+    ],
+)
+def test_handing_off_or_skipping_a_step_in_other_words_is_a_gap(answer: str, mode: str, embedder: Any) -> None:
+    modes = {f.id for f in grade_answer(answer, "product-search-ranking", embedder=embedder).failure_modes}
+    assert mode in modes

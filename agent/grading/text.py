@@ -32,7 +32,7 @@ _DISMISS = re.compile(
         (?:don'?t|do\s+not|doesn'?t|does\s+not|won'?t|will\s+not|wouldn'?t|would\s+not|shouldn'?t|should\s+not|needn'?t|never|
             (?:i'?m|i\s+am|we'?re|we\s+are)\s+not\s+going\s+to|not\s+going\s+to)\s+
             (?:really\s+)?(?:need|bother|require|have\s+to|worry|care|matter|plan|use|do|build|add|include|want|
-            spend\s+(?:a|any|much|the)\s+(?:cycle|time|effort|sprint))
+            spend\s+(?:(?:a|any|much|the)\s+)?(?:cycles?|time|effort|sprint))
       | no\s+need | not\s+(?:needed|necessary|required|needed\s+here|important|worth|a\s+priority|relevant)
       | unnecessary | overkill | out\s+of\s+scope | not\s+in\s+scope | isn'?t\s+(?:needed|necessary|required|important)
       | aren'?t\s+(?:needed|necessary|required|important) | skip(?:s|ped|ping)?(?!\s+connections?)
@@ -53,8 +53,9 @@ _DISMISS = re.compile(
       | (?:someone|somebody)\s+else'?s\s+(?:job|problem|concern)
       | (?:that|it|this|deployment|serving)\s+(?:goes|go|gets\s+handed|is\s+handed)\s+(?:over\s+)?to\s+
             (?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:team|folks|people|infra\w*|platform|ops|devops|sre)
-      | (?:that'?s|it'?s|is)\s+(?:really\s+|mostly\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:team'?s|their)\s+
-            (?:domain|job|problem|area|call|territory)
+      | (?:that'?s|it'?s|is)\s+(?:really\s+|mostly\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}?
+            (?:team'?s|their|folks'?|people'?s|guys'?|engineers'?)\s+(?:domain|job|problem|area|call|territory)
+      | they'?(?:d|ll|\s+would|\s+will|\s+can)\s+take\s+it\s+from\s+there | hand\s+(?:it|this|that)\s+(?:off|over)
       | let\s+them\s+(?:integrate|handle|deploy|figure|decide|own) | nor\s+(?:on|for|with|to|any|a|an|the)
       | (?:i'?d|i\s+would|we'?d)\s+resist | we'?ll\s+see\s+how | decide\s+(?:then|later)
       | (?:people|some\s+teams|others|teams)\s+(?:sometimes|often|usually)\s+(?:reach\s+for|use|try|add)
