@@ -625,3 +625,29 @@ def test_a_bare_data_title_gives_the_next_sentence_its_context(embedder: Any) ->
 def test_handing_off_or_skipping_a_step_in_other_words_is_a_gap(answer: str, mode: str, embedder: Any) -> None:
     modes = {f.id for f in grade_answer(answer, "product-search-ranking", embedder=embedder).failure_modes}
     assert mode in modes
+
+
+@pytest.mark.parametrize(
+    "evaluation",
+    [
+        "No A/B.",
+        "An A/B test would take two weeks and I think the offline hit rate is convincing enough here.",
+        "A two-week experiment mostly tells you that more similar results get more saves, which we already know, "
+        "and it holds the launch back for very little information.",
+    ],
+)
+def test_an_online_test_waved_away_is_no_online_metric(evaluation: str, embedder: Any) -> None:
+    answer = f"Evaluation: offline, recall@10 and NDCG on held-out days. {evaluation}"
+    modes = {f.id for f in grade_answer(answer, "visual-search", embedder=embedder).failure_modes}
+    assert "no_online_metrics" in modes
+    kept = {f.id for f in grade_answer(answer + " Then an A/B test on saves.", "visual-search").failure_modes}
+    assert "no_online_metrics" not in kept
+
+
+def test_a_qualified_no_ab_test_with_production_metrics_is_not_a_dismissal(embedder: Any) -> None:
+    answer = (
+        "Evaluation: offline, recall on a labelled audit set. There's no A/B test in the usual sense, but there are "
+        "production metrics: valid user blur requests per million panoramas and reviewer hours."
+    )
+    modes = {f.id for f in grade_answer(answer, "street-view-blurring", embedder=embedder).failure_modes}
+    assert "no_online_metrics" not in modes

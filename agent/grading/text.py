@@ -55,6 +55,9 @@ _DISMISS = re.compile(
             (?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:team|folks|people|infra\w*|platform|ops|devops|sre)
       | (?:that'?s|it'?s|is)\s+(?:really\s+|mostly\s+)?(?:the\s+)?(?:[\w-]+\s+){0,3}?
             (?:team'?s|their|folks'?|people'?s|guys'?|engineers'?)\s+(?:domain|job|problem|area|call|territory)
+      | (?:for|with)\s+(?:very\s+)?little\s+(?:information|gain|value|benefit|signal)
+      | (?:is|are|looks?|seems?)\s+convincing\s+enough
+      | no\s+(?:a/b|ab|online)(?:\s+(?:tests?|testing|experiments?))?(?=\s*(?:[.;!]|$|needed|required|necessary))
       | they'?(?:d|ll|\s+would|\s+will|\s+can)\s+take\s+it\s+from\s+there | hand\s+(?:it|this|that)\s+(?:off|over)
       | let\s+them\s+(?:integrate|handle|deploy|figure|decide|own) | nor\s+(?:on|for|with|to|any|a|an|the)
       | (?:i'?d|i\s+would|we'?d)\s+resist | we'?ll\s+see\s+how | decide\s+(?:then|later)
