@@ -651,3 +651,25 @@ def test_a_qualified_no_ab_test_with_production_metrics_is_not_a_dismissal(embed
     )
     modes = {f.id for f in grade_answer(answer, "street-view-blurring", embedder=embedder).failure_modes}
     assert "no_online_metrics" not in modes
+
+
+@pytest.mark.parametrize(
+    ("monitoring", "answered"),
+    [
+        ("Train on older months and hold out the most recent weeks for testing.", False),
+        ("A small holdout of users keeps seeing the unranked feed, so we can measure the loop.", True),
+    ],
+)
+def test_a_held_out_test_period_is_not_a_traffic_holdout(monitoring: str, answered: bool, embedder: Any) -> None:
+    answer = f"Model: two-tower retrieval and a GBDT ranker. {monitoring}"
+    modes = {f.id for f in grade_answer(answer, "video-recommendation", embedder=embedder).failure_modes}
+    assert ("feedback_loop_ignored" not in modes) is answered
+
+
+def test_letting_a_random_slice_of_declines_through_answers_the_fraud_feedback_loop(embedder: Any) -> None:
+    answer = (
+        "Model: GBDT on payment features. Because declined payments never produce a chargeback, I'd approve a tiny "
+        "random slice of low-amount payments the model wanted to decline, so we still learn what it catches."
+    )
+    modes = {f.id for f in grade_answer(answer, "fraud-detection", embedder=embedder).failure_modes}
+    assert "feedback_loop_ignored" not in modes
