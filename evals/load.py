@@ -331,6 +331,7 @@ def check_store(db: Path, tally: Tally) -> dict[str, Any]:
 
     lost = extra = short = missing_sessions = 0
     voices: Counter[str] = Counter()
+    retried: Counter[str] = Counter()
     grades: Counter[str] = Counter()
     lost_examples: list[str] = []
     with SessionStore(db) as store:
@@ -356,6 +357,8 @@ def check_store(db: Path, tally: Tally) -> dict[str, Any]:
             for t in record.turns[1:]:
                 if t.role == "interviewer" and t.move != "debrief":
                     voices[_voice_of(t.meta)] += 1
+                    if t.meta.get("first_failure"):  # a bad first reply, retried once
+                        retried[f"retried:{t.meta['first_failure']}"] += 1
         for sid, answer in tally.grades:
             try:
                 record = store.load(sid)
@@ -372,6 +375,7 @@ def check_store(db: Path, tally: Tally) -> dict[str, Any]:
         "sessions_with_too_few_turns": short,
         "missing_sessions": missing_sessions,
         "interviewer_turns_by_voice": dict(voices.most_common()),
+        "interviewer_retries_by_first_failure": dict(retried.most_common()),
         "gradings_by_outcome": dict(grades.most_common()),
     }
 
@@ -509,6 +513,9 @@ def format_table(r: dict[str, Any]) -> str:
         ("lost turns", str(r["lost_turns"])),
         ("interviewer turns by voice", ", ".join(f"{k} {v}" for k, v in r["interviewer_turns_by_voice"].items())),
     ]
+    if r.get("interviewer_retries_by_first_failure"):
+        retries = r["interviewer_retries_by_first_failure"]
+        rows.append(("interviewer retries (first failure)", ", ".join(f"{k} {v}" for k, v in retries.items())))
     if r["gradings_by_outcome"]:
         rows.append(("gradings by outcome", ", ".join(f"{k} {v}" for k, v in r["gradings_by_outcome"].items())))
     if r["fault_server_answers"]:
