@@ -644,15 +644,6 @@ def test_an_online_test_waved_away_is_no_online_metric(evaluation: str, embedder
     assert "no_online_metrics" not in kept
 
 
-def test_a_qualified_no_ab_test_with_production_metrics_is_not_a_dismissal(embedder: Any) -> None:
-    answer = (
-        "Evaluation: offline, recall on a labelled audit set. There's no A/B test in the usual sense, but there are "
-        "production metrics: valid user blur requests per million panoramas and reviewer hours."
-    )
-    modes = {f.id for f in grade_answer(answer, "street-view-blurring", embedder=embedder).failure_modes}
-    assert "no_online_metrics" not in modes
-
-
 @pytest.mark.parametrize(
     ("monitoring", "answered"),
     [
@@ -666,10 +657,22 @@ def test_a_held_out_test_period_is_not_a_traffic_holdout(monitoring: str, answer
     assert ("feedback_loop_ignored" not in modes) is answered
 
 
-def test_letting_a_random_slice_of_declines_through_answers_the_fraud_feedback_loop(embedder: Any) -> None:
-    answer = (
-        "Model: GBDT on payment features. Because declined payments never produce a chargeback, I'd approve a tiny "
-        "random slice of low-amount payments the model wanted to decline, so we still learn what it catches."
-    )
-    modes = {f.id for f in grade_answer(answer, "fraud-detection", embedder=embedder).failure_modes}
-    assert "feedback_loop_ignored" not in modes
+@pytest.mark.parametrize(
+    ("answer", "case_id", "mode"),
+    [
+        (  # a qualified "no A/B test", with production metrics, is not a dismissal
+            "Evaluation: offline, recall on a labelled audit set. There's no A/B test in the usual sense, but there "
+            "are production metrics: valid user blur requests per million panoramas and reviewer hours.",
+            "street-view-blurring",
+            "no_online_metrics",
+        ),
+        (  # letting a random slice of would-be declines through answers the fraud feedback loop
+            "Model: GBDT on payment features. Because declined payments never produce a chargeback, I'd approve a "
+            "tiny random slice of low-amount payments the model wanted to decline, so we still learn what it catches.",
+            "fraud-detection",
+            "feedback_loop_ignored",
+        ),
+    ],
+)
+def test_a_mode_answered_in_a_roundabout_way_is_not_found(answer: str, case_id: str, mode: str, embedder: Any) -> None:
+    assert mode not in {f.id for f in grade_answer(answer, case_id, embedder=embedder).failure_modes}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from agent.grading.analysis import Analysis
 from agent.grading.scorecard import FailureModeFinding
-from agent.grading.text import Sentence
+from agent.grading.text import Sentence, normalize
 from knowledge.corpus import Corpus
 from knowledge.ids import FAILURE_MODES, applicable_failure_modes
 
@@ -512,8 +512,6 @@ _REASON_REACH = 2
 
 def _reason_follows(following: list[Sentence], compare: re.Pattern[str]) -> bool:
     """True when one of the next sentences gives a strong reason before another comparison starts."""
-    from agent.grading.text import normalize
-
     for sentence in following:
         text = normalize(sentence.text)
         if compare.search(text):
@@ -526,7 +524,6 @@ def _reason_follows(following: list[Sentence], compare: re.Pattern[str]) -> bool
 def tradeoff_sentences(a: Analysis) -> list[int]:
     """Sentences that compare an option with an alternative and give a reason, in them or in the next two sentences."""
     from agent.grading.signals import SIGNALS
-    from agent.grading.text import normalize
 
     compare, reason = SIGNALS["communication"]["compare"], SIGNALS["communication"]["reason"]
     found: list[int] = []

@@ -189,6 +189,14 @@ def numbers_in(text: str) -> list[str]:
     return [n.replace(",", "") for n in _NUMBER.findall(text)]
 
 
+def lower_first(text: str) -> str:
+    """Lower-case a sentence's first letter unless the first word looks like a name or an acronym."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and (any(c.isupper() for c in first[1:]) or any(c.isdigit() for c in first)):
+        return text
+    return text[:1].lower() + text[1:]
+
+
 def normalize(text: str) -> str:
     """Lower-case, unify quotes and dashes, strip markdown emphasis and squeeze whitespace."""
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')

@@ -9,7 +9,7 @@ from agent.grading import analysis as grading_analysis
 from agent.grading.coverage import GENERIC_CUES, Embedder, cue_pattern
 from agent.grading.failure_modes import DETECTORS, tradeoff_sentences
 from agent.grading.injection import find_injection
-from agent.grading.text import normalize, numbers_in, strip_markup
+from agent.grading.text import lower_first, normalize, numbers_in, strip_markup
 from agent.interview import messages
 from agent.interview.bank import probe_ranking
 from agent.interview.questions import Question, content_words, find_questions, is_question
@@ -219,12 +219,8 @@ def _original(text: str, found: str) -> str:
     m = re.search(r"[\s\-_/]*".join(parts), text, re.IGNORECASE) if parts else None
     if not m:
         return found
-    phrase = m.group(0)
     head = text[: m.start()].rstrip(" \t*_#>•-")
-    first = phrase.split(" ", 1)[0]
-    if (not head or head[-1] in ".!?:\n") and not any(c.isupper() or c.isdigit() for c in first[1:]):
-        phrase = phrase[:1].lower() + phrase[1:]
-    return phrase
+    return lower_first(m.group(0)) if not head or head[-1] in ".!?:\n" else m.group(0)
 
 
 def _walked_into(

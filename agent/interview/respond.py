@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agent.grading.text import lower_first
 from agent.interview.bank import openers, probe_text, remarks
 from agent.interview.policy import Move, seed
 from agent.interview.state import InterviewState
@@ -38,14 +39,6 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".?!" else text + "."
 
 
-def _lower_first(text: str) -> str:
-    """Lower-case a sentence's first letter unless the first word looks like a name or an acronym."""
-    first = text.split(" ", 1)[0]
-    if len(first) > 1 and (any(c.isupper() for c in first[1:]) or any(c.isdigit() for c in first)):
-        return text
-    return text[:1].lower() + text[1:]
-
-
 def _facts_text(move: Move, pick: int) -> str:
     """The facts of a move as plain sentences, linked naturally; confirmed assumptions marked as such."""
     parts: list[str] = []
@@ -54,15 +47,15 @@ def _facts_text(move: Move, pick: int) -> str:
     for i, fact in enumerate(f for f in move.facts if not f.confirmed):
         value = _sentence(fact.value)
         if fact.repeated and not fact.assumption:
-            parts.append(variant("interview_fact_repeated", pick + i, fact=value, lower=_lower_first(value)))
+            parts.append(variant("interview_fact_repeated", pick + i, fact=value, lower=lower_first(value)))
         elif fact.assumption and not fact.invented:
-            parts.append(variant("interview_fact_assumed", pick + i, fact=_lower_first(value)))
+            parts.append(variant("interview_fact_assumed", pick + i, fact=lower_first(value)))
         elif i == 0 or fact.invented:
             parts.append(value)
         else:
             label = fact.key.replace("_", " ")
             parts.append(
-                variant("interview_fact_next", pick // 3 + i, fact=value, lower=_lower_first(value), label=label)
+                variant("interview_fact_next", pick // 3 + i, fact=value, lower=lower_first(value), label=label)
             )
     return " ".join(parts)
 
@@ -125,7 +118,7 @@ def _alternative(t: TradeOff, option: str) -> str | None:
     if overlap[0] == overlap[1]:
         return None
     alt = sides[1] if overlap[0] > overlap[1] else sides[0]
-    return _lower_first(_as_noun(alt))
+    return lower_first(_as_noun(alt))
 
 
 def _cite(mode: str, case: Case) -> list[dict[str, str]]:
@@ -256,8 +249,8 @@ def _respond(state: InterviewState, move: Move, case: Case, pick: int) -> tuple[
             body = variant("interview_tradeoff", pick, option=_option(move.option), alternative=alt)
         else:
             sides = [_as_noun(side) for side in _sides(t)]
-            title = _lower_first(t.title)
-            lower = _lower_first(sides[0]) if sides else ""
+            title = lower_first(t.title)
+            lower = lower_first(sides[0]) if sides else ""
             decision = f"between {lower} and {sides[1]}" if len(sides) == 2 else title
             body = variant("interview_tradeoff_open", pick, option=_option(move.option), decision=decision)
         question = body
