@@ -92,7 +92,9 @@ _MISMATCH_CASES = frozenset(
 )
 _METRIC_HEADING = re.compile(r"evaluat|metric|measur|offline|success")
 _GOAL_FRAMING = re.compile(
-    r"\b(?:goals?|aims?|objectives?|purpose|point|success\w*|want\w*|optimi[sz]\w*|maximi[sz]\w*|minimi[sz]\w*|"
+    r"\b(?:goals?|aims?|objectives?|purpose|point|success\w*|"
+    r"want(?:s|ed)? (?:to (?:increase|grow|reduce|cut|raise|lower|improve|maximi[sz]e|minimi[sz]e|drive|keep|see|make)|"
+    r"more|fewer|less|users|people|customers|merchants)|optimi[sz]\w*|maximi[sz]\w*|minimi[sz]\w*|"
     r"increas\w*|grow\w*|reduc\w*|improv\w*|driv\w*|lift|raise|lower|cut|protect\w*|north star|kpis?|metrics?|"
     r"measur\w*|so that|in order to|care about|business|matters?|priorit\w*|trade|cost\w*)\b"
 )
@@ -279,9 +281,16 @@ def training_serving_skew(a: Analysis) -> str | None:
     return f'Features are computed separately for serving with no shared pipeline: "{a.quote(idx)}".'
 
 
+_BASELINE_WORDS = re.compile(
+    r"\b(?:baseline|heuristic|simple|rules|logistic|popular|formula|benchmark|hand[- ](?:tuned|crafted|written)|"
+    r"starting point|yardstick|current (?:system|score|formula|ranker|model|rules))"
+)
+"""Words that name a baseline in a clause that dismisses it ("I'd not spend time on the hand-tuned score")."""
+
+
 def no_baseline(a: Analysis) -> str | None:
     """Present when a model is proposed with no simple baseline, including a dismissed baseline."""
-    dismissed = _dismissal_quote(a, re.compile(r"baseline|heuristic|simple|rules|logistic|popular|formula|benchmark"))
+    dismissed = _dismissal_quote(a, _BASELINE_WORDS)
     explicit = any("baseline" in h.match.lower() for h in a.signals.get("modeling", "baseline"))
     if dismissed and not explicit:
         return f"A baseline is mentioned only to be dismissed.{dismissed}"
@@ -329,9 +338,7 @@ def single_stage_at_scale(a: Analysis) -> str | None:
     """Present only when a heavy model scores the whole catalogue with no candidate stage."""
     idx = _harmful(a, _SINGLE_STAGE)
     cold = set(a.signals.sentences("modeling", ("cold_start",)))
-    refused = {
-        s.index for s in a.sentences if any(c.dismissed and _STAGE_WORDS.search(c.text) for c in s.clauses)
-    }
+    refused = {s.index for s in a.sentences if any(c.dismissed and _STAGE_WORDS.search(c.text) for c in s.clauses)}
     staged = [h for h in a.signals.get("modeling", "funnel") if h.sentence not in cold | refused]
     if idx is None or staged:  # a re-ranked popularity list for new users is not the main model's funnel
         return None
@@ -534,11 +541,29 @@ def tradeoff_sentences(a: Analysis) -> list[int]:
             continue
         if reason.search(text) or _reason_follows(body[i + 1 : i + 1 + _REASON_REACH], compare):
             found.append(s.index)  # the reason may come after the choice: "I'm going with tiles. Because ..."
-    for s in body:  # an alternative and a reason in one clause pair, in plain words the patterns above miss
+    for i, s in enumerate(
+        body
+    ):  # an alternative and a reason in one clause pair, in plain words the patterns above miss
         text = normalize(s.text)
-        if s.index not in found and _PLAIN_ALTERNATIVE.search(text) and _PLAIN_REASON.search(text):
+        plain = bool(_PLAIN_ALTERNATIVE.search(text) and _PLAIN_REASON.search(text))
+        if s.index not in found and (plain or _self_answered_why_not(text, body[i + 1 : i + 2])):
             found.append(s.index)
     return sorted(found)
+
+
+_WHY_NOT = re.compile(r"^(?:so\s+|and\s+)?why\s+not\s+(?P<alt>[^:?]{2,60})(?P<end>[:?])\s*(?P<rest>.*)$")
+"""A question the candidate puts to themself and answers: 'why not a deep net: tabular data, trees are fast'."""
+
+
+def _self_answered_why_not(text: str, following: list[Sentence]) -> bool:
+    """True for 'why not X: reason' or 'why not X?' followed by a statement that answers it."""
+    m = _WHY_NOT.match(text)
+    if not m:
+        return False
+    rest = m.group("rest")
+    if m.group("end") == ":" or rest.strip():
+        return len(rest.split()) >= 2
+    return bool(following) and not following[0].is_question and len(following[0].text.split()) >= 3
 
 
 _PLAIN_ALTERNATIVE = re.compile(
@@ -546,7 +571,10 @@ _PLAIN_ALTERNATIVE = re.compile(
     r"(?:net|nets|nn|mlp|lr|llm|cnn|rnn|lstm|gnn|bert|heuristic|rules?|baseline|lists?|filter|one|approach|option)|"
     r"(?:more|less)(?! (?:negatives|positives|examples|rows|samples|data|clicks|users|items)\b) (?:[\w-]+ ){0,3}?than|"
     r"(?:better|worse|cheaper|faster|slower|simpler|easier|harder) (?:[\w-]+ ){0,3}?than|"
-    r"no (?:[\w-]+ ){0,3}?(?:or|nor) (?:a |an |the )?[\w-]+)\b"
+    r"no (?:[\w-]+ ){0,3}?(?:or|nor) (?:a |an |the )?[\w-]+|"
+    # the other option's cost: "neural nets are harder to explain"
+    r"(?:harder|slower|costlier|riskier|more expensive|less interpretable|more complex) to "
+    r"(?:explain|debug|serve|train|tune|maintain|run|operate|interpret))\b"
 )
 """An alternative named in plain words: 'rather', 'the downside', 'trees over a deep net', 'slower to update than'."""
 _PLAIN_REASON = re.compile(

@@ -25,7 +25,9 @@ _COMPONENT = (
 _FAILS = (
     r"(?:(?:is|are|gets?|goes|went|becomes?|runs?) (?:down|unavailable|slow(?! to)|stale|overloaded|saturated|"
     r"unreachable|late|behind)|fails?(?! to)|failed|times? out|timed out|saturates|errors? out|crash\w*|"
-    r"(?:misses|blows|breaches|exceeds|overruns) (?:its|the|our|a) (?:deadline|budget|slo|latency\w*))\b"
+    r"(?:misses|blows|breaches|exceeds|overruns) (?:its|the|our|a) (?:deadline|budget|slo|latency\w*)|"
+    # "if the model doesn't answer within 40 ms"
+    r"(?:doesn'?t|does not|didn'?t|won'?t|can'?t|cannot) (?:answer|respond|reply|come back))\b"
 )
 """How a serving component fails."""
 _INSTEAD = (
@@ -56,7 +58,7 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             # A stated goal ("Goal: ...", "the point is to ...", "success means ..."), but not a training objective.
             r"(?<!training )(?<!learning )(?<!ml )(?<!loss )(?:goal|objective|aim|purpose)(?: here)? (?:is|=|:)|"
             r"(?:the )?point (?:here )?is to|goals? ?[=:]|success (?:is|means|looks like|for the business)|"
-            r"from the business side|"
+            r"(?:from|on) the business side|^business side\b|"
             r"(?:measure|judge|define|call) success (?:as|by|on|with)|"
             r"success (?:metric|measure)s? (?:is|are|would be|=|:)|"
             r"measure of success|(?:primary|headline|top[- ]line) (?:business )?(?:metric|kpi|number)|"
@@ -146,7 +148,9 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
         "complex_model": _rx(
             r"deep (?:learning|neural|model|network|ranker|ranking model)|neural (?:net|network)s?|dnns?|"
             r"transformers?|bert|gpt|llms?|two[- ]tower|dual[- ]encoder|gnns?|graph neural|lstms?|rnns?|cnns?|"
-            r"resnet|vit|attention|multi[- ]task (?:network|model|dnn|neural)|wide (?:&|and) deep|dcn|deepfm|"
+            r"resnet|vit|(?:self|cross|multi[- ]head)[- ]attention|"
+            r"attention (?:layers?|heads?|mechanism|pooling|model|network)|"
+            r"multi[- ]task (?:network|model|dnn|neural)|wide (?:&|and) deep|dcn|deepfm|"
             r"cross[- ]encoder|yolo|faster r-?cnn|retinanet|mask r-?cnn|din|seq2seq|encoder"
         ),
         "model_any": _rx(
@@ -270,7 +274,7 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"(?:random|randomi[sz]ed|small|untouched|unranked|unpersonali[sz]ed|global|\d+ ?%) hold[- ]?outs?|"
             r"hold(?:ing)? (?:back|out) (?:\d+ ?%|a (?:small |random |tiny )?"
             r"(?:slice|share|percent|fraction|bucket|group))|"
-            r"popularity bias|rich[- ]get[- ]richer|counterfactual|reject inference|"
+            r"popularity bias|rich[- ]get[- ]richer|counterfactual(?! (?:replay|simulation|analysis))|reject inference|"
             # "approve a tiny random slice of payments the model wanted to decline", "declines never get a label"
             r"(?:approv\w*|let\w*|pass\w*) (?:through )?(?:a )?(?:tiny |small )?(?:random )?"
             r"(?:slice|share|sample|fraction|percent)|never (?:produces?|gets?) (?:a |any )?(?:chargeback|label)s?|"

@@ -30,7 +30,7 @@ _CLAUSE_SPLIT = re.compile(
 _DISMISS = re.compile(
     r"""\b(?:
         (?:don'?t|do\s+not|doesn'?t|does\s+not|won'?t|will\s+not|wouldn'?t|would\s+not|shouldn'?t|should\s+not|needn'?t|never|
-            (?:i'?m|i\s+am|we'?re|we\s+are)\s+not\s+going\s+to|not\s+going\s+to)\s+
+            (?:i'?m|i\s+am|we'?re|we\s+are)\s+not\s+going\s+to|not\s+going\s+to|(?:i|we)'?d\s+not)\s+
             (?:really\s+)?(?:need|bother|require|have\s+to|worry|care|matter|plan|use|do|build|add|include|want|
             spend\s+(?:(?:a|any|much|the)\s+)?(?:cycles?|time|effort|sprint))
       | no\s+need | not\s+(?:needed|necessary|required|needed\s+here|important|worth|a\s+priority|relevant)
@@ -92,8 +92,9 @@ _NEGATOR = re.compile(
     r"impossible|(?:won'?t|can'?t|doesn'?t|does\s+not|cannot)\s+scale|tells?\s+(?:us\s+)?nothing|says?\s+nothing|"
     r"would\s+look\s+(?:fine|great|good)|misses\s+(?:most|much|the\s+point|the\s+picture)|"
     r"(?:someone|people|teams)\s+(?:always\s+|often\s+|usually\s+)?(?:propose|suggest)s?|"
-    # thinking aloud, then taking it back: "I was going to say random, but no", "I nearly said accuracy"
-    r"(?:was\s+going\s+to|nearly|almost|first\s+wanted\s+to)\s+(?:say|said|write|wrote|use|pick|propose))\b",
+    # thinking aloud, then taking it back: "I was going to say random, but no", "I nearly said accuracy",
+    # "I was about to say a random split, but wait"
+    r"(?:was\s+going\s+to|was\s+about\s+to|was\s+tempted\s+to|nearly|almost|first\s+wanted\s+to)\s+(?:say|said|write|wrote|use|pick|propose))\b",
     re.IGNORECASE,
 )
 

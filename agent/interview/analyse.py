@@ -13,6 +13,7 @@ from agent.grading.text import lower_first, normalize, numbers_in, strip_markup
 from agent.interview import messages
 from agent.interview.bank import probe_ranking
 from agent.interview.questions import Question, content_words, find_questions, is_question
+from agent.interview.sides import weighs_both_sides
 from agent.interview.state import InterviewState
 from agent.interview.whole import Whole, message_analysis
 from knowledge.corpus import Case
@@ -41,6 +42,7 @@ _STEP_WORDS: tuple[tuple[str, str], ...] = (
     ("feature", "data"),
     ("label", "data"),
     ("model", "modeling"),
+    ("baseline", "modeling"),
     ("architecture", "modeling"),
     ("evaluation", "evaluation"),
     ("metric", "evaluation"),
@@ -56,9 +58,9 @@ _STEP_WORDS: tuple[tuple[str, str], ...] = (
 _STEP_HEAD = re.compile(
     r"^[\s#*>-]*(?:(?:now|next|then|ok(?:ay)?|so|finally|and|on)\s*,?\s+)?(?:the\s+)?"
     r"(?P<head>(?:ml\s+|problem\s+)?(?:requirements?|clarifications?|scope|framing|formulation|ml task|"
-    r"training data|data|features?|labels?|model(?:l?ing)?|models?|architecture|evaluation|metrics?|serving|"
+    r"training data|data|features?|labels?|model(?:l?ing)?|models?|baselines?|architecture|evaluation|metrics?|serving|"
     r"deployment|inference|monitoring|iteration|retraining|maintenance))"
-    r"(?:\s+(?:and|&)\s+[a-z-]+)?\s*(?:\*\*)?\s*(?:[:.]|,\s|\s[-–—]\s)",
+    r"(?:\s+(?:for|of)\s+(?:the\s+)?[\w-]+\s*:|(?:\s+(?:and|&)\s+[a-z-]+)?\s*(?:\*\*)?\s*(?:[:.]|,\s|\s[-–—]\s))",
     re.IGNORECASE | re.MULTILINE,
 )
 _CLOSING = re.compile(
@@ -100,6 +102,7 @@ class MessageAnalysis:
     truncated: bool = False
     empty: bool = False
     gibberish: bool = False
+    connection: bool = False
     off_topic: bool = False
     repeated: bool = False
     fishing: bool = False
@@ -306,8 +309,12 @@ def analyse(
     if messages.is_gibberish(text):
         a.gibberish = True
         return a
+    if messages.is_connection_check(text) and not _closing(text):  # "my wifi keeps dropping. that's all from me"
+        a.connection = True
+        return a
     a.repeated = messages.repeats(text, [strip_markup(t.text) for t in state.candidate_turns()])
-    a.questions = [q for q in find_questions(case, text, embedder) if not _CLOSING.search(q.text)]
+    found = find_questions(case, text, embedder, clarifying=state.phase == STEPS[0])
+    a.questions = [q for q in found if not _CLOSING.search(q.text)]
     for q in a.questions:
         for f in q.facts:
             if f.key not in a.facts_asked:
@@ -371,6 +378,11 @@ def analyse(
     argued = set(tradeoff_sentences(ga))  # "I prefer it over a neural network because ...": nothing left to ask
     whole = [normalize(s.text) for s in statements if s.index in argued]  # the rejected side is named there too
     a.argued = [tid for tid, _ in _tradeoff_hits(case, whole, known)]
+    a.argued += [  # "the engine only does 5k/s but the list needs 70k -> precompute": both options, one decision
+        t.id
+        for t in case.tradeoffs
+        if t.id not in known and t.id not in a.argued and any(weighs_both_sides(t, s.kept) for s in statements)
+    ]
     known |= set(a.argued) | {p.id for p in state.pending_tradeoffs}
     hits = _tradeoff_hits(case, [s.kept for s in statements if s.kept], known)
     a.tradeoffs = [(tid, _original(text, option)) for tid, option in hits]

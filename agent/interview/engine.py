@@ -59,7 +59,7 @@ def start(
 
 
 def _candidate_move(a: MessageAnalysis) -> str:
-    for name in ("empty", "gibberish", "fishing", "off_topic", "repeated"):
+    for name in ("empty", "gibberish", "connection", "fishing", "off_topic", "repeated"):
         if getattr(a, name):
             return name
     return "question" if a.asks else "answer"

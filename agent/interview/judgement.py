@@ -270,7 +270,7 @@ def combine_judgement(
 
 def worth_judging(state: InterviewState, a: MessageAnalysis, case: Case) -> bool:
     """Whether the message is one the model's judgement could add to (not empty, fishing, off topic, ...)."""
-    if state.finished or a.empty or a.gibberish or a.fishing or a.off_topic or a.injection:
+    if state.finished or a.empty or a.gibberish or a.connection or a.fishing or a.off_topic or a.injection:
         return False
     if budget_over(state, a.at):
         return False

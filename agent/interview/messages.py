@@ -88,6 +88,21 @@ def is_word_salad(text: str) -> bool:
     return stutter or len(set(tokens)) / len(tokens) <= 0.5
 
 
+_CONNECTION = re.compile(
+    r"\b(?:can|could|do)\s+you\s+(?:still\s+)?(?:hear|see|read)\s+me|\b(?:are\s+)?you\s+(?:still\s+)?there\b|"
+    r"\bmy\s+(?:wifi|wi-fi|internet|connection|mic|microphone|audio|camera)\b|\b(?:mic|sound)\s+check\b|"
+    r"\btesting,?\s+testing\b|\blost\s+(?:you|the\s+connection)\b",
+    re.IGNORECASE,
+)
+CONNECTION_WORDS = 16
+"""A connection check is short; a longer message that mentions the wifi is about something else too."""
+
+
+def is_connection_check(text: str) -> bool:
+    """True for a short mic or connection check ("hello? can you hear me, my wifi keeps dropping")."""
+    return bool(_CONNECTION.search(text)) and len(_WORD.findall(text)) <= CONNECTION_WORDS
+
+
 def is_gibberish(text: str) -> bool:
     """True when most of the message's 'words' could not be words (no vowels, long consonant runs, key mashing),
     or when it is a short salad of repeated keywords."""

@@ -149,7 +149,7 @@ def describe_move(state: InterviewState, move: Move, meta: dict[str, Any], case:
         lines.append(_say("refuse_injection" if move.reason == "injection" else "refuse_rubric"))
         lines.append(_say("reask_then", question=question))
     elif move.kind == "redirect":
-        known = ("empty", "gibberish", "off_topic")
+        known = ("empty", "gibberish", "connection", "off_topic")
         lines.append(_say(f"redirect_{move.reason}" if move.reason in known else "redirect_other"))
         lines.append(_say("reask", question=question))
     elif move.kind == "flag":

@@ -211,7 +211,7 @@ def _follow(state: InterviewState, a: MessageAnalysis) -> str | None:
     }
     if not weight:
         return None
-    return max(weight, key=lambda s: (weight[s], STEPS.index(s)))
+    return max(weight, key=lambda s: (weight[s], -STEPS.index(s)))  # on a tie, the nearer step
 
 
 def _case(state: InterviewState) -> Case:
@@ -359,24 +359,48 @@ def _wrap_up(state: InterviewState, a: MessageAnalysis, reason: str) -> Move:
     )
 
 
+def _upcoming(state: InterviewState, a: MessageAnalysis, case: Case, current: str, covered: set[str]) -> str | None:
+    """The next step after `current` to open: one with a point left, or one the candidate has never spent a
+    message on (its points only touched in passing elsewhere)."""
+    for step in STEPS[STEPS.index(current) + 1 :]:
+        if any(p.id not in covered for p in case.points[step]) or not _answered(state, a, step):
+            return step
+    return None
+
+
+def _catching_up(state: InterviewState, a: MessageAnalysis) -> bool:
+    """Whether this message works on a step behind the interview's, and one past the step of the candidate's
+    previous message: the candidate is advancing through the steps in their own order, not stuck on one."""
+    here = STEPS.index(state.phase)
+    previous = next((t.meta.get("focus", []) for t in reversed(state.candidate_turns())), [])
+    reached = max((STEPS.index(s) for s in previous), default=len(STEPS))
+    return any(reached < STEPS.index(s) < here for s in focus(a))
+
+
 def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str]) -> Move:
     """Move to the next step with something left to cover, naming the gaps of the steps left behind.
 
     A next step this very message already worked on is not opened with its generic question: its
-    missing point is probed instead, or, with nothing to probe, the interview moves past it.
+    missing point is probed instead, or, with nothing to probe, the interview moves past it if the candidate
+    has spent a message on it (a step only touched in passing is opened).
     """
-    nxt = _next_step(case, state.phase, covered)
+    nxt = _upcoming(state, a, case, state.phase, covered)
     worked_on = set(focus(a)) | set(a.steps_addressed)
     seen = _merged(state, a)[1]
     while nxt is not None and nxt in worked_on:
         probe = _probe(state.model_copy(update={"phase": nxt}), a, case, covered, seen)
         if probe is not None:
             return Move(kind="probe", phase=nxt, point_id=probe[0], probe_id=probe[1], step_changed=True)
-        nxt = _next_step(case, nxt, covered)
+        if not _answered(state, a, nxt):
+            break  # only touched in passing (a cue or two): open it rather than end the interview over it
+        nxt = _upcoming(state, a, case, nxt, covered)
     if nxt is None:
         back = _skipped(state, a, STEPS[-1])
         return _go_back(state, back) if back is not None else _wrap_up(state, a, "done")
-    leaving = [state.phase, *[s for s in STEPS[STEPS.index(state.phase) + 1 : STEPS.index(nxt)]]]
+    # the step being left is named for its gaps unless the candidate is working through the earlier steps in
+    # their own order and has not reached it yet: then, like a step jumped over, it is gone back to later
+    leaving = [] if _catching_up(state, a) and not _answered(state, a, state.phase) else [state.phase]
+    leaving += [s for s in STEPS[STEPS.index(state.phase) + 1 : STEPS.index(nxt)] if _answered(state, a, s)]
     if STEPS[0] not in leaving and STEPS.index(nxt) >= STEPS.index(LATE_MODES["no_scale_estimate"]):
         leaving.insert(0, STEPS[0])
     found = absences(state, a, leaving, MAX_FLAGS_ON_MOVE, reached=nxt)
@@ -487,7 +511,8 @@ def decide(state: InterviewState, a: MessageAnalysis) -> Move:
     preamble = (["truncated"] if a.truncated else []) + (["repeat"] if a.repeated and not a.asks else [])
     if a.fishing:
         return Move(kind="refuse", phase=state.phase, reason="injection" if a.injection else "rubric")
-    for flag, reason in ((a.empty, "empty"), (a.gibberish, "gibberish"), (a.off_topic, "off_topic")):
+    noise = (a.empty, "empty"), (a.gibberish, "gibberish"), (a.connection, "connection"), (a.off_topic, "off_topic")
+    for flag, reason in noise:
         if flag:
             return Move(kind="redirect", phase=state.phase, reason=reason, counts_for_step=False)
     case = _case(state)

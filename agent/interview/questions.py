@@ -20,7 +20,7 @@ SIM_MARGIN = 0.03
 
 _SPLIT = re.compile(r"(?<=[?.!])\s+|\n+")
 _PIECES = re.compile(
-    r"\s*(?:,(?!\s*or\b)|;|\band\s+(?=what|how|who|where|when|which|is|are|do|does|can|any)|\balso\b|\bplus\b)\s*"
+    r"\s*(?:,(?!\s*or\b)|;|\s\+\s|\band\s+(?=what|how|who|where|when|which|is|are|do|does|can|any)|\balso\b|\bplus\b)\s*"
 )
 _INTERROGATIVE = re.compile(
     r"^(?:so\s+|and\s+|also\s+|ok(?:ay)?\s+|first(?:ly)?\s*,?\s+)?"
@@ -29,9 +29,15 @@ _INTERROGATIVE = re.compile(
 )
 _REQUEST = re.compile(
     r"\b(?:tell me|i'?d like to know|i would like to know|could you (?:share|tell)|can you (?:share|tell)|"
-    r"do we know|wondering|curious (?:about|how|what|whether)|need to know)\b"
+    r"do we know|wondering|curious (?:about|how|what|whether)|need to know|"
+    r"(?:could|can) you give me|give me (?!a (?:minute|moment|second|sec)\b|time\b)|please (?:share|give))\b"
 )
-_ASSUMPTION = re.compile(r"\b(?:assum\w+|let'?s say|suppose|i'?ll take|i will take|i guess)\b")
+_ASSUMPTION = re.compile(
+    r"\b(?:assuming|assumptions?|let'?s say|suppose|i'?ll take|i will take|i guess)\b|"
+    r"(?:^|\b(?:i|i'?ll|i'?d|we|we'?ll|we'?d|let'?s|let me|i will|i would|i'?m going to)\s+"
+    r"(?:also |just |then )?)assume\b"
+)
+"""A stated assumption by the candidate ("I'll assume 10k QPS"), not a verb of the design ("the costs assume ...")."""
 _CONFIRM = re.compile(
     r"\b(?:tell\s+me|let\s+me\s+know)\s+if\s+(?:i|i've|i\s+have|anything|something|that'?s)\b|\bcorrect\s+me\s+if\b"
     r"|\bdoes\s+that\s+(?:sound|match|look)\s+right\b"
@@ -77,6 +83,7 @@ class Question:
 GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
     "users": (
         "how many people use it",
+        "scale",
         "how many users",
         "number of users",
         "daily users",
@@ -87,6 +94,7 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
     ),
     "qps": (
         "requests per second",
+        "scale",
         "how many requests",
         "load",
         "throughput",
@@ -140,6 +148,8 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
         "what is leadership hoping for",
         "why are we doing this now",
         "what is the aim",
+        "what are we judged on",
+        "what will we be measured on",
         "how does the platform make money from this",
         "how does the money work here",
     ),
@@ -154,6 +164,8 @@ GENERIC_ASKED_AS: dict[str, tuple[str, ...]] = {
     ),
     "existing_system": (
         "what do we have today",
+        "what is running now",
+        "what runs today and how well",
         "current system",
         "engineers",
         "how big is the team",
@@ -207,6 +219,34 @@ _TAG_QUESTION = re.compile(r",\s*(?:right|no|yeah|eh|isn'?t\s+it|don'?t\s+they|a
 """A statement with a tag ("nobody clicks them, right?"): it asks nothing unless it checks a number."""
 
 
+_FIRST_PERSON = re.compile(r"\b(?:i|i'?d|i'?ll|i'?m|i'?ve|we|we'?d|we'?ll|let'?s|my|our|us)\b")
+_INNER_ASK = re.compile(
+    r"(?:^|[,;+]\s*|\s\+\s)(?:what|what's|whats|how\s+(?:many|much|big|bad|good|often|long|fast))\b"
+)
+_STATING = re.compile(
+    r"\b(?:is|are|was|were|be|matters?|should|must|needs?|will|would|can|could|dominates?|comes?|goes?|drives?|"
+    r"seems?|looks?|means?|sounds?|makes?|has|have|wins?|beats?|works?|fits?|helps?)\b"
+)
+TERSE_WORDS = 30
+"""A message this short, with no first person, may ask in bare fragments ("qps for the eta calls + latency")."""
+
+
+def _terse_ask(case: Case, sentence: str, message: str, asks_elsewhere: bool) -> bool:
+    """True for a bare fragment that asks for facts in a short chat message ("orders/day, how many cities, DAU").
+
+    It must name a fact of the case, carry no number (a number states an assumption), no heading and no
+    first person, and either sit next to a real question or contain an interrogative after a comma or "+".
+    """
+    norm, whole = normalize(sentence), normalize(message)
+    if len(whole.split()) > TERSE_WORDS or _FIRST_PERSON.search(whole) or re.search(r"\d|:", norm):
+        return False
+    if not any(h.how == "pattern" for h in _pattern_hits(case, norm)) and not _INNER_ASK.search(norm):
+        return False
+    if _INNER_ASK.search(norm):
+        return True
+    return not _STATING.search(norm) and (asks_elsewhere or len(norm.split()) <= 15)
+
+
 def is_question(sentence: str) -> bool:
     """True when a sentence asks something (a question mark, an interrogative opening or a request)."""
     text = normalize(sentence)
@@ -214,6 +254,8 @@ def is_question(sentence: str) -> bool:
         return False
     if text.endswith("?"):
         return True
+    if "?" not in text and re.match(r"^[^:]{3,60}:\s*\S+\s+\S+", text) and _INTERROGATIVE.match(text):
+        return False  # asked and answered by the candidate: "why not a deep net: tabular data, 4 engineers"
     opening = bool(_INTERROGATIVE.match(text)) and not _RELATIVE.match(text) and not _FRONTED_STATEMENT.match(text)
     return opening or bool(_REQUEST.search(text))
 
@@ -679,6 +721,8 @@ def _pieces(sentence: str) -> list[str]:
 _FILLER = re.compile(
     r"^(?:hello|hi|hey|hiya|you\s+there|are\s+you\s+there|anyone\s+there|right|ok(?:ay)?|yes|no|sorry|huh|what|"
     r"can\s+you\s+hear\s+me|make\s+sense|does\s+that\s+make\s+sense|got\s+it)\W*$"
+    # a mic or connection check, whatever follows it: "can you hear me, my wifi keeps dropping"
+    r"|^(?:(?:hello|hi|hey)\W+)?(?:can|could|do)\s+you\s+(?:still\s+)?(?:hear|see)\s+me\b"
 )
 """A greeting or filler that ends in a question mark but asks for nothing."""
 _BACK_REFERENCE = re.compile(r"\b(?:they|them|it|its|those|these|each\s+other|each\s+one)\b")
@@ -707,8 +751,11 @@ def _follows(case: Case, piece: str, answered: bool | str) -> str:
     return "reference" if _leans_back(case, piece) else ""
 
 
-def find_questions(case: Case, text: str, embedder: Embedder | None) -> list[Question]:
+def find_questions(case: Case, text: str, embedder: Embedder | None, clarifying: bool = True) -> list[Question]:
     """The clarifying questions and stated assumptions of a message, each with the fact keys it asks for.
+
+    Bare fragments ("orders/day, how many cities") are read as asks only while `clarifying` (the requirements
+    step): later in the interview, terse lines are design notes ("monitor latency, score drift; retrain weekly").
 
     A piece about a resource the sheet lacks (GPUs, a launch date) becomes a question of its own with a topic,
     so it gets an invented value even when the rest of its sentence asks for sheet facts; a question that only
@@ -717,10 +764,12 @@ def find_questions(case: Case, text: str, embedder: Embedder | None) -> list[Que
     questions: list[Question] = []
     sentences = [s.strip() for s in _SPLIT.split(text) if s.strip()]
     asked: list[tuple[Question, list[str]]] = []
-    for sentence in sentences:
+    real = [is_question(s) and not _FILLER.match(normalize(s)) for s in sentences]
+    for sentence, real_question in zip(sentences, real, strict=True):
         norm = normalize(sentence)
         confirm = bool(_CONFIRM.search(norm)) and bool(re.search(r"\d", norm))
-        asking = is_question(sentence) and not _FILLER.match(norm) and not confirm
+        terse = clarifying and _terse_ask(case, sentence, text, any(real))
+        asking = (real_question or terse) and not confirm
         assuming = bool(_ASSUMPTION.search(norm)) or confirm
         if not asking and not assuming:
             continue

@@ -8,6 +8,8 @@ from typing import Any
 from agent.grading.text import lower_first
 from agent.interview.bank import openers, probe_text, remarks
 from agent.interview.policy import Move, seed
+from agent.interview.sides import other_side
+from agent.interview.sides import sides as trade_sides
 from agent.interview.state import InterviewState
 from knowledge.corpus import Case, TradeOff, load_corpus
 from prompts.render import render
@@ -82,43 +84,10 @@ def _as_noun(side: str) -> str:
     return f"{gerund} {rest}".strip()
 
 
-def _sides(t: TradeOff) -> list[str]:
-    title = re.sub(r"\s+for\s+[a-z ]+$", "", t.title) if " or " in t.title else t.title
-    return [s.strip() for s in re.split(r"\s+or\s+", title) if s.strip()] if " or " in title else []
-
-
-_ALIASES = {
-    "gbdt": "boost",
-    "gbdts": "boost",
-    "xgboost": "boost",
-    "lightgbm": "boost",
-    "catboost": "boost",
-    "dnn": "deep",
-    "dnns": "deep",
-    "neural": "deep",
-    "mf": "matri",
-    "ctr": "click",
-    "ann": "appro",
-    "knn": "exact",
-}
-
-
-def _stem(word: str) -> str:
-    word = word.lower()
-    return _ALIASES.get(word, word[:5])
-
-
 def _alternative(t: TradeOff, option: str) -> str | None:
-    """The side of a trade-off title the candidate did not choose (None when the title has no two sides)."""
-    sides = _sides(t)
-    if len(sides) != 2:
-        return None
-    words = {_stem(w) for w in re.findall(r"[A-Za-z0-9]+", option) if len(w) > 2}
-    overlap = [len(words & {_stem(w) for w in re.findall(r"[A-Za-z0-9]+", side) if len(w) > 2}) for side in sides]
-    if overlap[0] == overlap[1]:
-        return None
-    alt = sides[1] if overlap[0] > overlap[1] else sides[0]
-    return lower_first(_as_noun(alt))
+    """The side of a trade-off title the candidate did not choose, as it reads in a question."""
+    alt = other_side(t, option)
+    return None if alt is None else lower_first(_as_noun(alt))
 
 
 def _cite(mode: str, case: Case) -> list[dict[str, str]]:
@@ -215,7 +184,10 @@ def _respond(state: InterviewState, move: Move, case: Case, pick: int) -> tuple[
     if move.kind == "closed":
         body = variant("interview_closed", pick)
     elif move.kind == "answer":
-        pieces = [variant("interview_answer", pick, answer=_facts_text(move, pick))] if move.facts else []
+        facts = _facts_text(move, pick) if move.facts else ""
+        if move.facts and not all(f.assumption for f in move.facts):
+            facts = variant("interview_answer", pick, answer=facts)  # "Good question." only for a question
+        pieces = [facts] if facts else []
         if move.pushback:
             pieces.append(variant("interview_pushback", pick // 7, question=move.pushback))
         body = " ".join(pieces)
@@ -248,7 +220,7 @@ def _respond(state: InterviewState, move: Move, case: Case, pick: int) -> tuple[
         if alt is not None:
             body = variant("interview_tradeoff", pick, option=_option(move.option), alternative=alt)
         else:
-            sides = [_as_noun(side) for side in _sides(t)]
+            sides = [_as_noun(side) for side in trade_sides(t)]
             title = lower_first(t.title)
             lower = lower_first(sides[0]) if sides else ""
             decision = f"between {lower} and {sides[1]}" if len(sides) == 2 else title
