@@ -372,7 +372,7 @@ def _catching_up(state: InterviewState, a: MessageAnalysis) -> bool:
     """Whether this message works on a step behind the interview's, and one past the step of the candidate's
     previous message: the candidate is advancing through the steps in their own order, not stuck on one."""
     here = STEPS.index(state.phase)
-    previous = next((t.meta.get("focus", []) for t in reversed(state.candidate_turns())), [])
+    previous: list[str] = next((t.meta.get("focus", []) for t in reversed(state.candidate_turns())), [])
     reached = max((STEPS.index(s) for s in previous), default=len(STEPS))
     return any(reached < STEPS.index(s) < here for s in focus(a))
 
