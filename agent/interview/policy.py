@@ -368,15 +368,6 @@ def _upcoming(state: InterviewState, a: MessageAnalysis, case: Case, current: st
     return None
 
 
-def _catching_up(state: InterviewState, a: MessageAnalysis) -> bool:
-    """Whether this message works on a step behind the interview's, and one past the step of the candidate's
-    previous message: the candidate is advancing through the steps in their own order, not stuck on one."""
-    here = STEPS.index(state.phase)
-    previous: list[str] = next((t.meta.get("focus", []) for t in reversed(state.candidate_turns())), [])
-    reached = max((STEPS.index(s) for s in previous), default=len(STEPS))
-    return any(reached < STEPS.index(s) < here for s in focus(a))
-
-
 def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set[str]) -> Move:
     """Move to the next step with something left to cover, naming the gaps of the steps left behind.
 
@@ -397,9 +388,8 @@ def _move_on(state: InterviewState, a: MessageAnalysis, case: Case, covered: set
     if nxt is None:
         back = _skipped(state, a, STEPS[-1])
         return _go_back(state, back) if back is not None else _wrap_up(state, a, "done")
-    # the step being left is named for its gaps unless the candidate is working through the earlier steps in
-    # their own order and has not reached it yet: then, like a step jumped over, it is gone back to later
-    leaving = [] if _catching_up(state, a) and not _answered(state, a, state.phase) else [state.phase]
+    # a step jumped over that the candidate never spent a message on is gone back to later, not named as a gap now
+    leaving = [state.phase]
     leaving += [s for s in STEPS[STEPS.index(state.phase) + 1 : STEPS.index(nxt)] if _answered(state, a, s)]
     if STEPS[0] not in leaving and STEPS.index(nxt) >= STEPS.index(LATE_MODES["no_scale_estimate"]):
         leaving.insert(0, STEPS[0])

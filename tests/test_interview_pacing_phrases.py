@@ -1,0 +1,238 @@
+"""Phrasings and pacing rules met on the holdout9 personas, each checked on short messages written for these tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.grading.analysis import analyse
+from agent.grading.failure_modes import DETECTORS, tradeoff_sentences
+from agent.interview.analyse import _heads
+from agent.interview.engine import start, step
+from agent.interview.messages import is_connection_check
+from agent.interview.questions import find_questions, is_question
+from agent.interview.sides import other_side, sides, weighs_both_sides
+from agent.interview.state import InterviewState
+from evals.interview_eval import select_personas
+from knowledge.corpus import TradeOff, load_corpus
+
+
+def _tradeoff(case_id: str, tradeoff_id: str) -> TradeOff:
+    return next(t for t in load_corpus().case(case_id).tradeoffs if t.id == tradeoff_id)
+
+
+def _flags(mode: str, text: str, case_id: str = "news-feed") -> bool:
+    return DETECTORS[mode](analyse(load_corpus().case(case_id), text, None)) is not None
+
+
+def _run(case_id: str, messages: list[str], embedder: Any, budget: int = 40) -> InterviewState:
+    state, _ = start(case_id, clock="turns", turn_budget=budget, session_id="pacing", now=0.0)
+    for i, message in enumerate(messages, start=1):
+        state, _ = step(state, message, now=float(i), embedder=embedder)
+    return state
+
+
+# --- sides.py: the two options of a trade-off title ---
+
+
+def test_the_two_sides_of_a_title_and_the_other_one() -> None:
+    routing = _tradeoff("eta-prediction", "routing-vs-matrix")
+    assert sides(routing) == ["Call the routing engine", "precompute travel times"]
+    assert other_side(routing, "the routing engine") == "precompute travel times"
+    assert other_side(routing, "precomputed travel times") == "Call the routing engine"
+    assert other_side(routing, "a cache") is None  # names neither side: no guess
+
+
+def test_aliases_stand_for_a_side() -> None:
+    trees = _tradeoff("eta-prediction", "gbdt-vs-deep")
+    assert other_side(trees, "XGBoost") == "a deep network"
+    assert other_side(trees, "a DNN") == "Boosted trees"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "both"),
+    [
+        ("The routing engine only does 5k/s but we need 70k -> precompute travel times.", True),
+        ("GBDT over a deep network because the features are tabular.", True),
+        ("I'd call the routing engine and also precompute travel times.", False),  # both named, no decision
+        ("I'd use GBDT because the features are tabular.", False),  # one side only
+    ],
+)
+def test_one_sentence_that_weighs_both_sides(sentence: str, both: bool) -> None:
+    title = "routing-vs-matrix" if "routing" in sentence else "gbdt-vs-deep"
+    assert weighs_both_sides(_tradeoff("eta-prediction", title), sentence) is both
+
+
+def test_weighing_both_sides_in_one_sentence_means_no_tradeoff_question(embedder: Any) -> None:
+    state = _run(
+        "eta-prediction",
+        [
+            "How many ETA requests per second at peak, and what is the latency budget?",
+            "Modeling: boosted trees rather than a deep network, because the features are tabular and the team is "
+            "small, so trees are cheaper to train and to explain.",
+        ],
+        embedder,
+    )
+    asked = [t.text for t in state.turns if t.role == "interviewer" and t.move == "tradeoff"]
+    assert not any("deep network" in text for text in asked)
+
+
+# --- questions.py: what asks for a fact, and what does not ---
+
+
+def test_terse_fragments_ask_only_while_clarifying() -> None:
+    case = load_corpus().case("food-delivery-eta") if "food-delivery-eta" in load_corpus().cases else None
+    case = case or load_corpus().case("eta-prediction")
+    asks = find_questions(case, "orders per day, how many cities, DAU", None, clarifying=True)
+    assert asks and asks[0].facts
+    assert not find_questions(case, "orders per day, how many cities, DAU", None, clarifying=False)
+    note = "monitor latency, score drift, accept rate; retrain weekly"
+    assert not find_questions(case, note, None, clarifying=False)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
+        ("Why not a deep net: tabular data, four engineers.", False),  # asked and answered by the candidate
+        ("Why not a deep net?", True),
+        ("Give me the volumes: DAU, requests per second at peak and the latency budget.", True),
+        ("Give me a minute to think.", False),
+        ("Could you give me the click-through rate?", True),
+    ],
+)
+def test_self_answered_and_requested(sentence: str, question: bool) -> None:
+    assert is_question(sentence) is question
+
+
+def test_a_design_verb_assume_is_not_a_stated_assumption() -> None:
+    case = load_corpus().case("fraud-detection")
+    text = "I recalibrate on untouched data, since the costs of mistakes assume true probabilities."
+    assert not any(q.assumption for q in find_questions(case, text, None))
+    stated = find_questions(case, "I'll assume about 10k QPS at peak.", None)
+    assert stated and stated[0].assumption and stated[0].facts
+
+
+# --- messages.py: a connection check is not a design answer ---
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        ("hello? can you hear me?", True),
+        ("sorry, my wifi keeps dropping, are you still there?", True),
+        ("My microphone was off. I would use the click logs as labels and a GBDT on the features, then a "
+         "two-tower model once that is beaten, and A/B test it against the current ranker.", False),
+    ],
+)
+def test_connection_checks(text: str, check: bool) -> None:
+    assert is_connection_check(text) is check
+
+
+def test_a_connection_check_is_answered_in_character(embedder: Any) -> None:
+    state = _run("ad-click-prediction", ["How many users are there?", "can you hear me? my mic is acting up"], embedder)
+    assert state.turns[-2].move == "connection"
+    assert state.turns[-1].move == "redirect"
+    assert any(word in state.turns[-1].text.lower() for word in ("hear you", "read you", "coming through"))
+    assert not state.flags
+
+
+def test_a_dropping_connection_and_a_closing_line_ends_the_interview(embedder: Any) -> None:
+    state = _run(
+        "ad-click-prediction",
+        ["How many users are there?", "sorry my connection keeps dropping. I think that's all from me"],
+        embedder,
+    )
+    assert state.turns[-2].move != "connection"
+    assert "hear you" not in state.turns[-1].text.lower()
+
+
+# --- grading phrases met in holdout9 ---
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "present"),
+    [
+        # a retracted idea is not a proposal
+        ("no_baseline", "I was about to say a deep ranker, but I'd start with a popularity baseline.", False),
+        # a dismissed baseline in plain words
+        ("no_baseline", "I'd not spend time on the hand-tuned score; I'd go straight to a two-tower model.", True),
+        # 'recurrent model' is not a dismissed 'current model'
+        (
+            "no_baseline",
+            "The rules are the bar. Then boosted trees, picked over a recurrent model, because it is cheaper.",
+            False,
+        ),
+        # a replay for offline evaluation does not answer the feedback loop
+        ("feedback_loop_ignored", "Offline we evaluate with counterfactual replay on logged impressions.", True),
+        (
+            "feedback_loop_ignored",
+            "The ranker only learns from what it shows, so I keep a 1% exploration slice and correct with "
+            "counterfactual weights.",
+            False,
+        ),
+    ],
+)
+def test_holdout9_phrasings(mode: str, text: str, present: bool) -> None:
+    assert _flags(mode, text) is present
+
+
+def test_a_self_answered_why_not_is_a_tradeoff() -> None:
+    text = "GBDT on the trip features. Why not a deep net: tabular data, four engineers, trees are fast to serve."
+    assert tradeoff_sentences(analyse(load_corpus().case("eta-prediction"), text, None))
+
+
+def test_a_service_that_does_not_answer_in_time_is_a_fallback() -> None:
+    text = "If the model doesn't answer within 30 ms we return the last cached ETA for that route."
+    kinds = {f"{h.step}.{h.name}" for h in analyse(load_corpus().case("eta-prediction"), text, None).signals.hits}
+    assert "serving.fallback" in kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "heads"),
+    [
+        ("Framing for the ranker: input is user and video features.", ["framing"]),
+        ("Baseline: what runs today, the nightly trie.", ["modeling"]),
+        ("Data for training is plentiful.", []),  # a qualifier without a colon is a sentence, not a heading
+    ],
+)
+def test_step_headings_with_a_qualifier(text: str, heads: list[str]) -> None:
+    assert _heads(text) == heads
+
+
+# --- pacing, on labelled personas: a step touched in passing, a candidate catching up, one stuck ---
+
+
+def _persona_run(split: str, persona_id: str, turns: int, embedder: Any) -> InterviewState:
+    persona = next(p for p in select_personas(split) if p.id == persona_id)
+    state, _ = start(persona.case, persona.level, clock="turns", turn_budget=len(persona.turns) + 1, session_id="p")
+    for text in persona.turns[:turns]:
+        state, _ = step(state, text, embedder=embedder)
+    return state
+
+
+def test_a_step_only_touched_in_passing_is_opened_not_skipped(embedder: Any) -> None:
+    """dev p04's serving answer has monitoring cue words ('backlog', 'backfill'): monitoring is still asked about."""
+    state = _persona_run("dev", "p04", 8, embedder)
+    assert state.turns[-1].move == "move_on" and state.turns[-1].phase == "monitoring"
+    assert not {"no_monitoring", "no_retraining_plan"} & {f.id for f in state.flags}
+
+
+def test_a_candidate_working_through_the_steps_in_order_is_not_flagged_for_the_step_ahead(embedder: Any) -> None:
+    """holdout6 q13 works through framing, data and modelling in its own order: evaluation is not a gap yet."""
+    state = _persona_run("holdout6", "q13", 8, embedder)
+    assert not {"no_offline_metrics", "no_online_metrics"} & {f.id for f in state.flags}
+
+
+def test_a_candidate_stuck_on_one_step_hears_the_gap_of_the_step_they_ignore(embedder: Any) -> None:
+    """holdout3 m12 keeps talking model internals when asked about evaluation: the gap is named then."""
+    state = _persona_run("holdout3", "m12", 5, embedder)
+    assert {"no_offline_metrics", "no_online_metrics"} <= {f.id for f in state.flags}
+
+
+@pytest.mark.parametrize("session", ["a1", "b2", "c3", "d4", "e5", "f6", "g7"])
+def test_a_stated_assumption_is_not_thanked_as_a_question(session: str, embedder: Any) -> None:
+    state, _ = start("ad-click-prediction", clock="turns", turn_budget=40, session_id=session, now=0.0)
+    state, turn = step(state, "I'll assume about 100k QPS at peak.", now=1.0, embedder=embedder)
+    assert turn.meta.get("facts"), turn.text
+    assert not any(p in turn.text for p in ("Good question", "Fair question", "Does that help"))
