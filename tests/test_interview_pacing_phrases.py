@@ -236,3 +236,27 @@ def test_a_stated_assumption_is_not_thanked_as_a_question(session: str, embedder
     state, turn = step(state, "I'll assume about 100k QPS at peak.", now=1.0, embedder=embedder)
     assert turn.meta.get("facts"), turn.text
     assert not any(p in turn.text for p in ("Good question", "Fair question", "Does that help"))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
+        ("What the business wants is more searches that end in a purchase.", False),
+        ("What matters most is latency.", False),
+        ("What is the latency budget", True),
+    ],
+)
+def test_a_what_cleft_is_a_statement(sentence: str, question: bool) -> None:
+    assert is_question(sentence) is question
+    asks = find_questions(load_corpus().case("query-autocomplete"), sentence, None)
+    assert bool(asks) is question
+
+
+def test_a_play_back_is_checked_sentence_by_sentence_until_the_numbers_stop() -> None:
+    text = (
+        "Here's my picture; correct anything I misheard. 50 million daily users doing 150 million searches a day. "
+        "We answer inside 50 ms at p99. So the task is ranking the top 8 completions for a prefix."
+    )
+    found = find_questions(load_corpus().case("query-autocomplete"), text, None)
+    assert [q.assumption for q in found] == [True, True]
+    assert {f.key for q in found for f in q.facts} >= {"users", "latency"}

@@ -281,6 +281,7 @@ SIGNAL_TOPICS: dict[str, str] = {
     "data.privacy": "privacy",
     "modeling.baseline": "baseline",
     "modeling.complex_model": "architecture",
+    "modeling.model_any": "architecture",  # a named model: "walk me through the model you would build" is asked
     "modeling.funnel": "funnel",
     "modeling.cold_start": "cold",
     "modeling.loss": "loss",
@@ -297,6 +298,10 @@ SIGNAL_TOPICS: dict[str, str] = {
     "monitoring.feedback_loop": "feedback",
 }
 """Probe topic words a grading signal shows the candidate has already addressed (within the same step)."""
+LATER_TOPICS: dict[str, tuple[str, str]] = {
+    "framing.label": ("data", "labels"),  # "labels are the human-drawn boxes": no "how do you get labels?"
+}
+"""A signal of one step that answers a probe topic of a later one: signal -> (step, topic word)."""
 
 
 def _probe(
@@ -314,6 +319,7 @@ def _probe(
     keys = set(state.facts_revealed) | set(a.facts_asked)
     answered = set().union(*(FACT_TOPICS.get(k, frozenset()) for k in keys))
     answered |= {w for k, w in SIGNAL_TOPICS.items() if k.startswith(state.phase + ".") and k in seen}
+    answered |= {w for k, (step, w) in LATER_TOPICS.items() if step == state.phase and k in seen}
     for point in case.points[state.phase]:
         ranked = a.probe_rank.get(point.id, [])
         if point.id in covered or point.id in state.points_probed or not ranked:

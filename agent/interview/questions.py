@@ -41,8 +41,10 @@ _ASSUMPTION = re.compile(
 _CONFIRM = re.compile(
     r"\b(?:tell\s+me|let\s+me\s+know)\s+if\s+(?:i|i've|i\s+have|anything|something|that'?s)\b|\bcorrect\s+me\s+if\b"
     r"|\bdoes\s+that\s+(?:sound|match|look)\s+right\b"
+    r"|\bcorrect\s+(?:anything|whatever|where)\s+(?:i|i've|i\s+have)\b|\banything\s+i\s+(?:misheard|got\s+wrong)\b"
 )
-"""Asking to check the candidate's own numbers (the sentence has one): an assumption to confirm, not a request."""
+"""Asking to check the candidate's own numbers: that sentence and the numbered ones right after it are assumptions
+to confirm ("Here's my picture; correct anything I misheard. 50 million daily users ..."), not requests."""
 _DESIGN_CHOICE = re.compile(
     r"\b(?:(?:should|shall|must)\s+(?:i|we)|do\s+you\s+want\s+(?:me|us)|would\s+you\s+(?:prefer|like|rather|use|pick|"
     r"choose)|(?:is\s+it|would\s+it\s+be)\s+(?:ok|okay|fine|better|acceptable|alright)|which\s+(?:model|approach|"
@@ -213,6 +215,11 @@ _FRONTED_STATEMENT = re.compile(
     r"(?:gets?|is|are|runs?|works?|happens?)\b.*\b(?:i'd|i\s+would|i'll|i\s+will|we'd|we'll|i'm|i\s+am)\b"
 )
 """A statement whose object comes first ("How it gets deployed, I'd leave to the infra folks")."""
+_PSEUDO_CLEFT = re.compile(
+    r"^what\s+(?:\w+\s+){0,4}?(?:wants?|needs?|cares?\s+about|matters?(?:\s+most)?|counts?|drives?|decides?)\s+"
+    r"(?:here\s+|most\s+)?(?:is|are)\b"
+)
+"""A statement that names its subject with 'what' ("What the business wants is more purchases per search")."""
 
 
 _TAG_QUESTION = re.compile(r",\s*(?:right|no|yeah|eh|isn'?t\s+it|don'?t\s+they|aren'?t\s+they|huh)\?$")
@@ -238,6 +245,8 @@ def _terse_ask(case: Case, sentence: str, message: str, asks_elsewhere: bool) ->
     first person, and either sit next to a real question or contain an interrogative after a comma or "+".
     """
     norm, whole = normalize(sentence), normalize(message)
+    if any(p.match(norm) for p in (_RELATIVE, _FRONTED_STATEMENT, _PSEUDO_CLEFT)):
+        return False  # "what the business wants is more purchases": a statement
     if len(whole.split()) > TERSE_WORDS or _FIRST_PERSON.search(whole) or re.search(r"\d|:", norm):
         return False
     if not any(h.how == "pattern" for h in _pattern_hits(case, norm)) and not _INNER_ASK.search(norm):
@@ -256,7 +265,9 @@ def is_question(sentence: str) -> bool:
         return True
     if "?" not in text and re.match(r"^[^:]{3,60}:\s*\S+\s+\S+", text) and _INTERROGATIVE.match(text):
         return False  # asked and answered by the candidate: "why not a deep net: tabular data, 4 engineers"
-    opening = bool(_INTERROGATIVE.match(text)) and not _RELATIVE.match(text) and not _FRONTED_STATEMENT.match(text)
+    opening = bool(_INTERROGATIVE.match(text)) and not any(
+        p.match(text) for p in (_RELATIVE, _FRONTED_STATEMENT, _PSEUDO_CLEFT)
+    )
     return opening or bool(_REQUEST.search(text))
 
 
@@ -765,9 +776,12 @@ def find_questions(case: Case, text: str, embedder: Embedder | None, clarifying:
     sentences = [s.strip() for s in _SPLIT.split(text) if s.strip()]
     asked: list[tuple[Question, list[str]]] = []
     real = [is_question(s) and not _FILLER.match(normalize(s)) for s in sentences]
+    checking = False  # inside a play-back: the sentence asking for a check and the run of numbered ones after it
     for sentence, real_question in zip(sentences, real, strict=True):
         norm = normalize(sentence)
-        confirm = bool(_CONFIRM.search(norm)) and bool(re.search(r"\d", norm))
+        numbered = bool(re.search(r"\d", norm))
+        checking = bool(_CONFIRM.search(norm)) or (checking and numbered)
+        confirm = checking and numbered
         terse = clarifying and _terse_ask(case, sentence, text, any(real))
         asking = (real_question or terse) and not confirm
         assuming = bool(_ASSUMPTION.search(norm)) or confirm
