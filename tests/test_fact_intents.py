@@ -28,6 +28,14 @@ from knowledge.corpus import load_corpus
         ("news-feed", "How many of our daily users are brand new?", {"new_users"}),
         ("eta-prediction", "What has to be true for us to launch?", {"success_metric"}),
         ("fraud-detection", "What sits behind the checkout decision right now?", {"existing_system"}),
+        ("ad-click-prediction", "How soon do clicks show up once an ad is shown?", {"labels"}),
+        ("people-you-may-know", "How long do acceptances usually take to arrive?", {"labels"}),
+        ("similar-listings", "Has anyone ever rated listing similarity by hand, even a few?", {"labels"}),
+        ("video-search", "How fast does a new upload need to become searchable?", {"freshness"}),
+        ("fraud-detection", "Besides approving or declining, what else can we do?", {"actions"}),
+        ("street-view-blurring", "Does the recall target differ by country?", {"constraints", "regions"}),
+        ("query-autocomplete", "What is the server-side latency target?", {"latency"}),
+        ("harmful-content-detection", "How much of what's posted actually violates the rules?", {"positive_rate"}),
     ],
 )
 def test_everyday_questions_get_the_standard_fact(embedder: Any, case_id: str, question: str, keys: set[str]) -> None:

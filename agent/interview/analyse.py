@@ -366,7 +366,8 @@ def analyse(
         a.unknown_topics = []
         return a
     if a.unknown_topics and not _on_topic(case, " ".join(t for _, t in a.unknown_topics)):
-        a.off_topic, a.unknown_topics = True, []
+        # an off-topic aside ("how big is the operation?") next to questions the sheet answers is just dropped
+        a.off_topic, a.unknown_topics = not a.facts_asked, []
     mostly_model = a.step_weight.get("modeling", 0) == max(a.step_weight.values(), default=-1)
     at_model = (
         STEPS.index(state.phase) >= STEPS.index("modeling")

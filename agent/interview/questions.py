@@ -489,7 +489,8 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(?:response[\s-]time|time|latency)\s+budgets?\b"
             r"|\bdeadline\s+(?:for|after|to)\s+(?:blur\w*|scor\w*|answer\w*|respond\w*|process\w*|publish\w*|decid\w*)"
             r"|\bhow\s+much\s+time\s+(?:does|do|can|will|should)\b(?!.*\b(?:have|until|ship|launch|build)\b)"
-            r"|\bhow\s+(?:long|quickly|fast|soon)\s+(?:can|may|should|must|do|does|is|will)\b(?!.*\b(?:after|until)\b)"
+            r"|\bhow\s+(?:long|quickly|fast|soon)\s+(?:can|may|should|must|do|does|is|will)\b"
+            r"(?!.*\b(?:after|until|clicks?|conversions?|acceptances?|labels?|outcomes?|chargebacks?|reports?)\b)"
             r".*\b(?:take|respond\w*|return|come\s+back|verdict|decision|decide|answer|reply|score|check|serve|run|block)\b"
             r"|^(?!.*\b(?:re)?train\w*|.*\bupdat\w*|.*\brefresh\w*|.*\bfeatures?\b|.*\bevaluat\w*|.*\bmetrics?\b|"
             r".*\btests?\b)(?:.*\b(?:offline|batch)\b[^?]*\bor\b|.*\bor\b[^?]*\b(?:offline|batch|real[\s-]?time|online)\b)"
@@ -503,6 +504,12 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(?:any|how\s+many|how\s+much)\s+(?:human[\s-])?(?:labell?ed|annotated|hand[\s-]labell?ed)\b"
             r"|\bhow\s+(?:do|would|will)\s+we\s+(?:find\s+out|know|learn|tell)\b(?!.*\b(?:users?|traffic|latency)\b)"
             r"|\bhow\s+many\s+(?:days|weeks|hours|minutes)\s+(?:\w+\s+){0,3}?(?:before|until)\b"
+            # "how quickly do clicks show up after an impression", "how long do acceptances take to arrive"
+            r"|\bhow\s+(?:long|soon|quickly|fast)\b.{0,30}\b(?:clicks?|conversions?|acceptances?|labels?|outcomes?|"
+            r"chargebacks?|reports?|bookings?|purchases?)\b.{0,20}\b(?:show\s+up|arrive|land|come\s+in|take)"
+            # "has anyone labelled similarity", "any similarity judgements", "are there any explicit ratings"
+            r"|\b(?:any|ever|anyone|somebody|someone)\s+(?:\w+\s+){0,3}?(?:labell?ed|judge?ments?|"
+            r"explicit\s+(?:ratings?|labels?|judge?ments?))\b"
         ),
     ),
     (
@@ -565,7 +572,37 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\bwhat\s+sits\s+behind\b|\b(?:the\s+)?current\s+(?:estimator|ranking|ranker|model|system|approach|"
             r"solution|setup|classifier|filter|heuristic)\b(?!.*\b(?:latency|traffic)\b)"
+            r"|\bcurrent\s+[\w-]+\s+look\s+like\b"
+            r"|\bhow\s+(?:are|do)\s+(?:people|users|customers|guests|shoppers|viewers)\s+(?:find|get|discover|see|choose)\w*"
+            r"\b.{0,40}\b" + _TODAY + r"\b"
         ),
+    ),
+    (
+        "freshness",
+        re.compile(
+            r"\bhow\s+(?:quickly|fast|soon|long)\b.{0,50}\b(?:findable|searchable|indexed|visible|"
+            r"reach\s+the\s+(?:page|index|results)|show\s+up\s+in\s+(?:search|results))"
+        ),
+    ),
+    (
+        "actions",
+        re.compile(
+            r"\b(?:besides|other\s+than|apart\s+from|beyond)\s+(?:just\s+)?(?:approv\w*|declin\w*|block\w*|remov\w*|"
+            r"allow\w*|delet\w*)|\ballowed\s+to\s+do\s+with\b"
+        ),
+    ),
+    ("regions", re.compile(r"\bdiffer\w*\s+(?:by|across|between)\s+(?:countr\w+|regions?|markets?|languages?)\b")),
+    ("business_goal", re.compile(r"\bwhat\s+does\s+the\s+(?:company|business|team)\s+mean\s+by\b")),
+    (
+        "qps",
+        re.compile(
+            r"\bhow\s+often\s+do\s+(?:they|users|people|members|viewers|customers)\s+(?:open|visit|load|use|check)\b"
+        ),
+    ),
+    ("latency", re.compile(r"\bhow\s+long\s+(?:may|can|could)\s+we\s+(?:hold|delay|keep)\b")),
+    (
+        "positive_rate",
+        re.compile(r"\bhow\s+much\s+of\s+what(?:'s|\s+is|\s+gets)\s+\w+\s+(?:actually\s+)?(?:violat|break|is\s+bad)"),
     ),
 )
 """Ways of asking for a standard fact that its phrases miss; each decides a piece when the key is on the sheet."""
@@ -573,7 +610,8 @@ _RESOURCES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "budget",
         re.compile(
-            r"\b(?:gpus?|graphics\s+cards?|accelerators?|compute|hardware|machines?|servers?|cloud\s+spend|memory)\b"
+            r"\b(?:gpus?|graphics\s+cards?|accelerators?|compute|hardware|machines?|servers?(?![- ]side)|"
+            r"cloud\s+spend|memory)\b"
         ),
     ),
     ("labelling_budget", re.compile(r"\bbudget\s+for\s+(?:more\s+)?(?:labell?ing|labels|raters|annotation)\b")),
@@ -614,6 +652,14 @@ _INTENT_FALLBACK = {"success_metric": "business_goal", "positive_rate": "labels"
 """The key that answers an intent on a sheet without the intent's own key (a launch bar is the goal there)."""
 
 
+_SUPERSEDES: dict[str, frozenset[str]] = {
+    "new_users": frozenset({"users"}),
+    "freshness": frozenset({"latency"}),  # "how fast must a new upload become searchable" is not the request latency
+    "labels": frozenset({"latency"}),  # "how long do acceptances take to arrive" neither
+}
+"""An intent key that, when it decides a piece, rules out a broader key its words also match."""
+
+
 def _intents(case: Case, piece: str) -> list[AskedFact]:
     """The standard keys a piece asks for in a way the phrases miss (new users over users)."""
     sheet = {f.key for f in case.facts}
@@ -622,9 +668,8 @@ def _intents(case: Case, piece: str) -> list[AskedFact]:
         for key, pattern in _INTENTS
         if (key in sheet or _INTENT_FALLBACK.get(key) in sheet) and pattern.search(piece)
     ]
-    if "new_users" in keys and "users" in keys:
-        keys.remove("users")
-    return [AskedFact(key, "intent", 1.0) for key in dict.fromkeys(keys)]
+    shadowed = set().union(*(_SUPERSEDES.get(k, frozenset()) for k in keys))
+    return [AskedFact(key, "intent", 1.0) for key in dict.fromkeys(keys) if key not in shadowed]
 
 
 def _resources(case: Case, piece: str) -> tuple[list[str], bool]:
@@ -695,8 +740,8 @@ def _piece_facts(
     hits = _pattern_hits(case, piece)
     found = [h for h in hits if h.how == "pattern"]
     intents = _intents(case, piece)
-    if new_users := [i for i in intents if i.key == "new_users"]:
-        found = [h for h in found if h.key != "users"] + new_users
+    shadowed = set().union(*(_SUPERSEDES.get(i.key, frozenset()) for i in intents))
+    found = [h for h in found if h.key not in shadowed]
     if intents:
         return intents + [h for h in found if h.key not in {i.key for i in intents}]
     if follows == "options":
