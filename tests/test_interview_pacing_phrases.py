@@ -177,6 +177,46 @@ def test_holdout9_phrasings(mode: str, text: str, present: bool) -> None:
     assert _flags(mode, text) is present
 
 
+@pytest.mark.parametrize(
+    ("mode", "text", "present"),
+    [
+        # offline evaluation waved away, even with today's MAE quoted in the play-back
+        (
+            "no_offline_metrics",
+            "Today the formula has an MAE of 7.5 minutes. Evaluation: I wouldn't spend time on offline numbers; "
+            "they're vanity. Straight to an A/B test on late rate.",
+            True,
+        ),
+        # praising the offline number while skipping the A/B test is not waving offline evaluation away
+        (
+            "no_offline_metrics",
+            "Hit rate at 12 on held-out sessions. An A/B test takes two weeks and the offline hit rate is enough.",
+            False,
+        ),
+        # a metric named after the remark takes it back
+        (
+            "no_offline_metrics",
+            "I don't care about offline metrics much. That said, I'd check MAE on the last month before launch.",
+            False,
+        ),
+        # a feature store named only as the option passed over does not share the features
+        (
+            "training_serving_skew",
+            "The backend team re-implements the same features in the Go service. That is quicker than waiting "
+            "for the feature store migration.",
+            True,
+        ),
+        (
+            "training_serving_skew",
+            "The backend team re-implements the features in the Go service, reading from the feature store.",
+            False,
+        ),
+    ],
+)
+def test_waved_away_and_passed_over(mode: str, text: str, present: bool) -> None:
+    assert _flags(mode, text) is present
+
+
 def test_a_self_answered_why_not_is_a_tradeoff() -> None:
     text = "GBDT on the trip features. Why not a deep net: tabular data, four engineers, trees are fast to serve."
     assert tradeoff_sentences(analyse(load_corpus().case("eta-prediction"), text, None))

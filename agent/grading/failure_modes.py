@@ -268,6 +268,13 @@ def class_imbalance_ignored(a: Analysis) -> str | None:
     )
 
 
+_PASSED_OVER = re.compile(
+    r"\b(?:than|instead\s+of|rather\s+than)\s+(?:\w+\s+){0,3}?(?:the\s+|a\s+)?feature\s+store"
+    r"|\bfeature\s+store\s+(?:migration|project)\b[^.]{0,40}\b(?:wait|later|delay|slip|months)"
+)
+"""A feature store named only as the option passed over ("faster than waiting on the feature store migration")."""
+
+
 def training_serving_skew(a: Analysis) -> str | None:
     """Present only when features are computed separately for serving with no shared pipeline."""
     idx = _harmful(a, _SKEW)
@@ -276,7 +283,10 @@ def training_serving_skew(a: Analysis) -> str | None:
             if any(c.dismissed and "skew" in c.text for c in s.clauses):
                 idx = s.index
                 break
-    if idx is None or a.signals.has("data", "feature_store"):
+    shared = [
+        h for h in a.signals.get("data", "feature_store") if not _PASSED_OVER.search(a.sentences[h.sentence].kept)
+    ]
+    if idx is None or shared:
         return None
     return f'Features are computed separately for serving with no shared pipeline: "{a.quote(idx)}".'
 
@@ -354,9 +364,21 @@ def cold_start_ignored(a: Analysis) -> str | None:
     )
 
 
+_OFFLINE_DISMISSED = re.compile(
+    r"\b(?:skip(?:ping)?|(?:would\s*n[o']t|wouldn'?t|won'?t|don'?t|do\s+not|not)\s+(?:spend\s+(?:much\s+)?time\s+on|bother\s+with|"
+    r"look\s+at|need|care\s+about|trust)|no\s+(?:point|need)\s+(?:in|for))\s+(?:\w+\s+){0,2}?(?:offline|metrics|numbers)\b"
+    r"|\b(?:offline|metrics?|numbers)\b[^.;]{0,40}\bvanity\b"
+)
+"""Offline evaluation waved away ("I wouldn't spend time on offline numbers like MAE; they're a vanity metric")."""
+
+
 def no_offline_metrics(a: Analysis) -> str | None:
-    """Present when no offline metric is named."""
-    if a.signals.has("evaluation", "offline_metric"):
+    """Present when no offline metric is named, or offline metrics are dismissed and never taken up again."""
+    hits = a.signals.get("evaluation", "offline_metric")
+    waved = [s.index for s in a.sentences if _OFFLINE_DISMISSED.search(normalize(s.text))]
+    if waved and not any(h.sentence > waved[-1] for h in hits):  # a metric named after it takes it back
+        return f'Offline evaluation is waved away: "{a.quote(waved[-1])}".'
+    if hits:
         return None
     return "No offline metric (AUC, precision/recall, NDCG, MAE, …) is named." + _dismissal_quote(
         a, re.compile(r"offline|metric")
