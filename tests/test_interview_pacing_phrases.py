@@ -121,8 +121,11 @@ def test_a_design_verb_assume_is_not_a_stated_assumption() -> None:
     [
         ("hello? can you hear me?", True),
         ("sorry, my wifi keeps dropping, are you still there?", True),
-        ("My microphone was off. I would use the click logs as labels and a GBDT on the features, then a "
-         "two-tower model once that is beaten, and A/B test it against the current ranker.", False),
+        (
+            "My microphone was off. I would use the click logs as labels and a GBDT on the features, then a "
+            "two-tower model once that is beaten, and A/B test it against the current ranker.",
+            False,
+        ),
     ],
 )
 def test_connection_checks(text: str, check: bool) -> None:
@@ -215,6 +218,37 @@ def test_holdout9_phrasings(mode: str, text: str, present: bool) -> None:
 )
 def test_waved_away_and_passed_over(mode: str, text: str, present: bool) -> None:
     assert _flags(mode, text) is present
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "case_id", "present"),
+    [
+        (
+            "no_business_objective",
+            "Is this mainly a legal requirement, or about how people feel?",
+            "street-view-blurring",
+            False,
+        ),
+        (
+            "no_business_objective",
+            "A miss is the expensive error, so I'll tune for recall.",
+            "street-view-blurring",
+            False,
+        ),
+        ("no_business_objective", "I'll tune the detector for recall.", "street-view-blurring", True),
+    ],
+)
+def test_business_stakes_in_plain_words(mode: str, text: str, case_id: str, present: bool) -> None:
+    assert _flags(mode, text, case_id) is present
+
+
+def test_what_the_model_learns_from_is_its_label() -> None:
+    text = (
+        "What the model sees: the query and one product. What it gives back: a score to sort by. What it learns "
+        "from: a graded outcome per shown result, bought above clicked above skipped. Learning to rank."
+    )
+    assert not _flags("vague_ml_framing", text, "product-search-ranking")
+    assert _flags("vague_ml_framing", "What the model sees: the query. Learning to rank.", "product-search-ranking")
 
 
 def test_a_self_answered_why_not_is_a_tradeoff() -> None:

@@ -63,7 +63,10 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"success (?:metric|measure)s? (?:is|are|would be|=|:)|"
             r"measure of success|(?:primary|headline|top[- ]line) (?:business )?(?:metric|kpi|number)|"
             r"^(?:the )?(?:business |main |primary |product )?(?:goals?|aims?|purpose)\b|"
-            r"compliance|privacy (?:law|regulation)s?|regulator\w*|user trust|public trust|legal (?:risk|exposure)"
+            r"compliance|privacy (?:law|regulation)s?|regulator\w*|user trust|public trust|"
+            r"legal (?:risk|exposure|requirement|obligation)s?|"
+            # the business cost of each error: "a miss is the expensive error", "a missed face is far worse"
+            r"\b(?:a |the )?miss(?:ed [\w-]+)? is (?:the |far |much )?(?:more )?(?:expensive|costly|worse)"
         ),
         "scale": _rx(
             rf"{_NUM}\s*(?:daily active users|monthly active users|dau|mau|users|members|customers|qps|rps|tps|"
@@ -86,7 +89,7 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"(?:predict|estimate|score|classify|output|compute|regress)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|transformer) (?:that )?"
             r"(?:takes|reads|consumes|sees|ingests|is fed)|(?:go|goes) in(?:to (?:the|a) (?:model|network))?|"
-            r"^in (?:[\w+()/,-]+ ?){1,4}\.?$|"
+            r"^in (?:[\w+()/,-]+ ?){1,4}\.?$|what (?:it|the model) sees|"
             # "binary classification per message", "rank completions for a prefix", "each example pairs a query with"
             r"(?:classif\w*|rank\w*|scor\w*|regress\w*|estimat\w*) (?:[\w-]+ ){0,3}?(?:per|for (?:a|an|each|every)) "
             r"[\w-]+|(?:each|every|one) (?:training )?(?:example|row|instance|sample) (?:is|pairs|has|holds|contains|"
@@ -96,10 +99,11 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"outputs?|predicts?|predicting|returns? (?:a|the|an) (?:ranked|sorted|list|score|probability)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|it|they|both) produces?|the score is|"
             r"ranked list|top[- ]?k|top[- ]?\d+|scores? (?:each|every)|probability (?:of|that)|estimates?|"
-            r"comes? out(?! of)|^out (?!of\b)(?:[\w+()/,-]+ ?){1,12}\.?$"
+            r"comes? out(?! of)|^out (?!of\b)(?:[\w+()/,-]+ ?){1,12}\.?$|what (?:it|the model) (?:gives|hands) back"
         ),
         "label": _rx(
             r"labels?|labell?ed|ground truth|target variable|targets?|positives?|negatives?|y =|"
+            r"what (?:it|the model) learns from|(?:graded|binary) outcomes?|relevance grades?|"
             r"predict\w* (?:the |a )?(?:probability|likelihood|chance|odds) (?:of|that|they|the user|a user|users?)"
         ),
         "task_type": _rx(
