@@ -8,7 +8,7 @@ import pytest
 
 from agent.grading.analysis import analyse
 from agent.grading.failure_modes import DETECTORS, tradeoff_sentences
-from agent.interview.analyse import _heads
+from agent.interview.analyse import _closing, _heads
 from agent.interview.engine import start, step
 from agent.interview.messages import is_connection_check
 from agent.interview.questions import find_questions, is_question
@@ -334,3 +334,20 @@ def test_a_play_back_is_checked_sentence_by_sentence_until_the_numbers_stop() ->
     found = find_questions(load_corpus().case("query-autocomplete"), text, None)
     assert [q.assumption for q in found] == [True, True]
     assert {f.key for q in found for f in q.facts} >= {"users", "latency"}
+
+
+@pytest.mark.parametrize(
+    ("text", "closing"), [("ok done", True), ("All done.", True), ("done with data, now the model", False)]
+)
+def test_a_bare_done_closes(text: str, closing: bool) -> None:
+    assert _closing(text) is closing
+
+
+def test_ok_done_after_a_thin_answer_is_not_called_off_topic(embedder: Any) -> None:
+    state = _run(
+        "eta-prediction",
+        ["How many orders a day and what latency budget?", "I'd use GBDT on trip features and check MAE.", "ok done"],
+        embedder,
+    )
+    assert "keep to the design problem" not in state.turns[-1].text.lower()
+    assert state.turns[-2].move != "off_topic"

@@ -70,7 +70,8 @@ _CLOSING = re.compile(
     r"|the\s+(?:whole|core|end|full|gist|shape)\s+(?:of\s+(?:the|my)\s+)?(?:design|pipeline|system|answer|"
     r"solution|plan|thing|it)|my\s+(?:whole\s+|full\s+)?(?:design|answer|solution|plan|proposal)|(?:about|pretty\s+much)\s+(?:it|everything|all))\s*(?:[.!?]|$)"
     r"|(?:i\s+think\s+)?that\s+covers\s+(?:it|everything)|can\s+we\s+(?:wrap|stop|finish|end)"
-    r"|(?:i'?m|i\s+am)\s+done\b|nothing\s+(?:else|more)\s+to\s+add)",
+    r"|(?:i'?m|i\s+am)\s+done\b|nothing\s+(?:else|more)\s+to\s+add"
+    r"|^\W*(?:ok(?:ay)?|right|so|and|alright)?[\s,]*(?:all\s+)?(?:done|finished)(?:\s+(?:now|here|for\s+now))?\W*$)",
     re.IGNORECASE,
 )
 _ABOUT_THE_INTERVIEW = re.compile(
