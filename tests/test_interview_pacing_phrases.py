@@ -268,6 +268,9 @@ def test_a_service_that_does_not_answer_in_time_is_a_fallback() -> None:
         ("Framing for the ranker: input is user and video features.", ["framing"]),
         ("Baseline: what runs today, the nightly trie.", ["modeling"]),
         ("Data for training is plentiful.", []),  # a qualifier without a colon is a sentence, not a heading
+        ("So 2 million orders a day. Framing: regression to the minutes until delivery.", ["framing"]),
+        ("Input: the prefix. Output: 8 completions. Label: the pick.", []),  # framing parts, not a data section
+        ("Label: the suggestion that was picked.", ["data"]),
     ],
 )
 def test_step_headings_with_a_qualifier(text: str, heads: list[str]) -> None:
@@ -351,3 +354,26 @@ def test_ok_done_after_a_thin_answer_is_not_called_off_topic(embedder: Any) -> N
     )
     assert "keep to the design problem" not in state.turns[-1].text.lower()
     assert state.turns[-2].move != "off_topic"
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "present"),
+    [
+        (
+            "vague_ml_framing",
+            "Framing: regression from the order, the restaurant and the time of day to the minutes from placing the "
+            "order to delivery; the label is delivered minus placed.",
+            False,
+        ),
+        (
+            "vague_ml_framing",
+            "The input is the viewed listing, out comes an ordered set of 12 listings, and the label is a booking. "
+            "So it's retrieval followed by ranking.",
+            False,
+        ),
+        ("no_data_plan", "Data: two years of orders with the stage timestamps, split by time for training.", False),
+        ("no_data_plan", "Data: I'd use good features for training.", True),
+    ],
+)
+def test_framing_and_data_in_plain_words(mode: str, text: str, present: bool) -> None:
+    assert _flags(mode, text, "eta-prediction") is present

@@ -8,6 +8,12 @@ from dataclasses import dataclass
 
 from agent.grading.text import Sentence, normalize
 
+_FROM_TO = (
+    r"(?:regression|classification|classifier|model|mapping|maps?) from (?!scratch)[^.;]{3,120}? to (?:the |a |an )?"
+    r"(?:minutes|probability|score|label|class|time|price|number|rating|count|value)"
+)
+"""A framing that names input and output at once ("regression from the order and the time of day to the minutes")."""
+
 
 def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9])(?:{pattern})(?![a-z0-9])", re.IGNORECASE)
@@ -90,6 +96,8 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|transformer) (?:that )?"
             r"(?:takes|reads|consumes|sees|ingests|is fed)|(?:go|goes) in(?:to (?:the|a) (?:model|network))?|"
             r"^in (?:[\w+()/,-]+ ?){1,4}\.?$|what (?:it|the model) sees|"
+            # "regression from the order, the restaurant and the time of day to the minutes until delivery"
+            rf"{_FROM_TO}|"
             # "binary classification per message", "rank completions for a prefix", "each example pairs a query with"
             r"(?:classif\w*|rank\w*|scor\w*|regress\w*|estimat\w*) (?:[\w-]+ ){0,3}?(?:per|for (?:a|an|each|every)) "
             r"[\w-]+|(?:each|every|one) (?:training )?(?:example|row|instance|sample) (?:is|pairs|has|holds|contains|"
@@ -99,7 +107,9 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"outputs?|predicts?|predicting|returns? (?:a|the|an) (?:ranked|sorted|list|score|probability)|"
             r"(?:model|tower|network|encoder|classifier|ranker|detector|regressor|it|they|both) produces?|the score is|"
             r"ranked list|top[- ]?k|top[- ]?\d+|scores? (?:each|every)|probability (?:of|that)|estimates?|"
-            r"comes? out(?! of)|^out (?!of\b)(?:[\w+()/,-]+ ?){1,12}\.?$|what (?:it|the model) (?:gives|hands) back"
+            r"comes? out(?! of)|out comes? (?:a|an|the)\b|^out (?!of\b)(?:[\w+()/,-]+ ?){1,12}\.?$|"
+            r"what (?:it|the model) (?:gives|hands) back|"
+            rf"{_FROM_TO}"
         ),
         "label": _rx(
             r"labels?|labell?ed|ground truth|target variable|targets?|positives?|negatives?|y =|"
@@ -122,7 +132,11 @@ SIGNALS: dict[str, dict[str, re.Pattern[str]]] = {
             r"impressions?|click ?stream|annotat\w*|labell?ing|labell?ers|raters|human (?:review\w*|labels?|"
             r"annotators?|moderators?)|crowd\w*|user reports|reports|chargebacks?|vendor|interaction data|"
             r"implicit feedback|explicit feedback|collect\w*|records|transactions? history|order history|"
-            r"search history|watch history|click data|engagement data|query logs"
+            r"search history|watch history|click data|engagement data|query logs|"
+            # "two years of orders with the stage timestamps": past records as the example source
+            r"(?:years?|months?|weeks?|days?) of (?:historical |past |completed |logged )?(?:orders|trips|deliveries|"
+            r"payments|transactions|sessions|searches|impressions|clicks|bookings|messages|posts|uploads|history|"
+            r"data|events|invitations|panoramas|ratings)"
         ),
         "features": _rx(r"features?|feature engineering|embeddings?|counters?|aggregates?|signals"),
         "split": _rx(

@@ -56,7 +56,7 @@ _STEP_WORDS: tuple[tuple[str, str], ...] = (
 )
 """Words that open a part of the answer ("Data.", "Modeling, from simple to complex.") and the step they name."""
 _STEP_HEAD = re.compile(
-    r"^[\s#*>-]*(?:(?:now|next|then|ok(?:ay)?|so|finally|and|on)\s*,?\s+)?(?:the\s+)?"
+    r"(?:^|(?<=[.!?] ))[\s#*>-]*(?:(?:now|next|then|ok(?:ay)?|so|finally|and|on)\s*,?\s+)?(?:the\s+)?"
     r"(?P<head>(?:ml\s+|problem\s+)?(?:requirements?|clarifications?|scope|framing|formulation|ml task|"
     r"training data|data|features?|labels?|model(?:l?ing)?|models?|baselines?|architecture|evaluation|metrics?|serving|"
     r"deployment|inference|monitoring|iteration|retraining|maintenance))"
@@ -131,11 +131,19 @@ class MessageAnalysis:
         return bool(self.facts_asked or self.unknown_topics or self.design_choice)
 
 
+_MID_LINE_HEAD = re.compile(r"(?:requirements?|framing|data|model(?:l?ing)?|baselines?|evaluation|serving|monitoring)$")
+"""Step names that open a part even mid-paragraph ("... a buffer. Framing: regression ..."); narrower words
+(labels, features, metrics) do so only at the start of a line."""
+
+
 def _heads(text: str) -> list[str]:
     """Steps the message names as the part it is about to discuss, in order ("Serving, meaning ...")."""
     steps: list[str] = []
     for m in _STEP_HEAD.finditer(text):
         head = normalize(m.group("head"))
+        line_start = m.start() == 0 or text[m.start() - 1] == "\n"
+        if not line_start and not _MID_LINE_HEAD.match(head):
+            continue  # "... Input: x. Output: y. Label: z." inside a paragraph is framing, not a data section
         step = next((s for word, s in _STEP_WORDS if head.startswith(word) or word in head), None)
         if step is not None and step not in steps:
             steps.append(step)
