@@ -36,6 +36,10 @@ from knowledge.corpus import load_corpus
         ("street-view-blurring", "Does the recall target differ by country?", {"constraints", "regions"}),
         ("query-autocomplete", "What is the server-side latency target?", {"latency"}),
         ("harmful-content-detection", "How much of what's posted actually violates the rules?", {"positive_rate"}),
+        ("news-feed", "Feed refreshes per second at the busiest hour?", {"qps"}),
+        ("query-autocomplete", "When a phrase suddenly trends, how soon should it turn up in the box?", {"freshness"}),
+        ("harmful-content-detection", "Do the human reviewers agree with each other much?", {"labels"}),
+        ("event-recommendation", "Is any attribute off-limits for personalisation?", {"constraints", "privacy"}),
     ],
 )
 def test_everyday_questions_get_the_standard_fact(embedder: Any, case_id: str, question: str, keys: set[str]) -> None:

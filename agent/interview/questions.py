@@ -601,6 +601,36 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("latency", re.compile(r"\bhow\s+long\s+(?:may|can|could)\s+we\s+(?:hold|delay|keep)\b")),
     (
+        "qps",
+        re.compile(
+            r"\bhow\s+(?:many|much)\s+(?:[\w-]+\s+){4,5}?(?:per|a|each)\s+(?:second|sec)\b"
+            r"|\b[\w-]+\s+(?:loads|views|calls|requests|predictions|searches|queries|openings|lookups)\s+per\s+"
+            r"(?:second|sec)\b|\bhow\s+many\s+[\w-]+\s+(?:calls|requests|queries)\s+does\s+that\s+turn\s+into\b"
+        ),
+    ),
+    (
+        "freshness",
+        re.compile(
+            r"\bhow\s+(?:quickly|fast|soon)\b.{0,60}\b(?:turn\s+up|go\s+stale|be\s+reflected|get\s+stale|"
+            r"(?:stock|prices?|inventory|availability)\s+(?:and\s+\w+\s+)?(?:move|change))\b"
+        ),
+    ),
+    (
+        "labels",
+        re.compile(
+            r"\bhow\s+(?:trustworthy|reliable|consistent|noisy|accurate|clean)\s+(?:are|is)\s+(?:the\s+|those\s+|these\s+)?"
+            r"(?:labels?|timestamps|human|decisions|people|raters|moderators|reviewers|annotations|verdicts)"
+            r"|\bagree\s+with\s+each\s+other\b|\b(?:inter-?rater|annotator)\s+agreement\b"
+        ),
+    ),
+    (
+        "privacy",
+        re.compile(
+            r"\boff[\s-]limits\s+for\s+personali|\bwho\s+(?:gets\s+to|can|may|is\s+allowed\s+to)\s+(?:look\s+at|see|"
+            r"access|read)\b|\bwhere\s+(?:user\s+)?data\s+(?:may|can)\s+be\s+(?:processed|stored|kept)"
+        ),
+    ),
+    (
         "positive_rate",
         re.compile(r"\bhow\s+much\s+of\s+what(?:'s|\s+is|\s+gets)\s+\w+\s+(?:actually\s+)?(?:violat|break|is\s+bad)"),
     ),
