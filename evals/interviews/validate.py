@@ -4,7 +4,7 @@
 Checks that every line parses as a JSON object with exactly the documented fields; ids are unique across
 all files (`pNN` in personas.jsonl, `hNN` in holdout.jsonl, `kNN` in holdout2.jsonl, `mNN` in holdout3.jsonl,
 `nNN` in holdout4.jsonl, `oNN` in holdout5.jsonl, `qNN` in holdout6.jsonl, `rNN` in holdout7.jsonl,
-`sNN` in holdout8.jsonl, `tNN` in holdout9.jsonl, `uNN` in holdout10.jsonl);
+`sNN` in holdout8.jsonl, `tNN` in holdout9.jsonl, `uNN` in holdout10.jsonl, `vNN` in holdout11.jsonl);
 each case exists as knowledge/cases/<id>.md; level, band and split are legal; turns are 8-20 strings;
 failure modes are contract ids, listed once, in contract order, and applicable to the case (both the
 contract's applicability table and the case file's front matter are consulted); every facts_asked entry
@@ -19,7 +19,7 @@ holdout5.jsonl only the `holdout5` split, and so on: a file named holdoutN* hold
 Exit status 1 on any error.
 
 Usage: python3 evals/interviews/validate.py [FILE ...]   (default: personas.jsonl, holdout.jsonl, holdout2.jsonl,
-       holdout3.jsonl, ..., holdout10.jsonl where present)
+       holdout3.jsonl, ..., holdout11.jsonl where present)
 """
 
 from __future__ import annotations
@@ -61,7 +61,20 @@ HOLDOUT7 = "holdout7"
 HOLDOUT8 = "holdout8"
 HOLDOUT9 = "holdout9"
 HOLDOUT10 = "holdout10"
-HOLDOUT_SPLITS = (HOLDOUT, HOLDOUT2, HOLDOUT3, HOLDOUT4, HOLDOUT5, HOLDOUT6, HOLDOUT7, HOLDOUT8, HOLDOUT9, HOLDOUT10)
+HOLDOUT11 = "holdout11"
+HOLDOUT_SPLITS = (
+    HOLDOUT,
+    HOLDOUT2,
+    HOLDOUT3,
+    HOLDOUT4,
+    HOLDOUT5,
+    HOLDOUT6,
+    HOLDOUT7,
+    HOLDOUT8,
+    HOLDOUT9,
+    HOLDOUT10,
+    HOLDOUT11,
+)
 SPLITS = ["dev", "test", *HOLDOUT_SPLITS]
 MIN_TURNS, MAX_TURNS = 8, 20
 MIN_PERSONAS, MIN_CASES = 16, 8
@@ -79,6 +92,7 @@ ID_PATTERNS = {
     HOLDOUT8: r"s\d{2,3}",
     HOLDOUT9: r"t\d{2,3}",
     HOLDOUT10: r"u\d{2,3}",
+    HOLDOUT11: r"v\d{2,3}",
 }
 UNLISTED = "unlisted:"
 
@@ -157,7 +171,7 @@ def check_facts_asked(pid: str, facts: Any, n_turns: int, keys: list[str]) -> li
 
 
 def file_splits(path: Path) -> list[str]:
-    """The splits a persona file may hold: only `holdoutN` in a file named holdoutN* (N = 2..10), only `holdout`
+    """The splits a persona file may hold: only `holdoutN` in a file named holdoutN* (N = 2..11), only `holdout`
     in any other holdout* file, else `dev` and `test`."""
     for split in reversed(HOLDOUT_SPLITS[1:]):
         if path.name.startswith(split):
@@ -365,6 +379,7 @@ DEFAULT_FILES = [
         "holdout8.jsonl",
         "holdout9.jsonl",
         "holdout10.jsonl",
+        "holdout11.jsonl",
     )
     if (HERE / name).exists()
 ]
