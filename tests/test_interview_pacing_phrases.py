@@ -377,3 +377,50 @@ def test_ok_done_after_a_thin_answer_is_not_called_off_topic(embedder: Any) -> N
 )
 def test_framing_and_data_in_plain_words(mode: str, text: str, present: bool) -> None:
     assert _flags(mode, text, "eta-prediction") is present
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "case_id", "present"),
+    [
+        (
+            "no_baseline",
+            "The current score: legacy, hand-tuned, not worth keeping even as a comparison. Then a cross-encoder.",
+            "product-search-ranking",
+            True,
+        ),
+        (
+            "ignores_serving",
+            "Serving: honestly the platform team owns deployment. I'd hand them the model artifact.",
+            "product-search-ranking",
+            True,
+        ),
+        (
+            "ignores_serving",
+            "Roughly 26k calls a second and a nightly trie today. Offline MRR, online an A/B test. The rest is "
+            "standard engineering.",
+            "query-autocomplete",
+            True,
+        ),
+        (
+            "no_online_metrics",
+            "Offline precision-recall curves. I don't think a controlled experiment adds much here.",
+            "harmful-content-detection",
+            True,
+        ),
+        (
+            "training_serving_skew",
+            "Training features come from a Spark job; the C++ integrity service carries its own implementations of "
+            "the text normalisation and the author counters.",
+            "harmful-content-detection",
+            True,
+        ),
+        ("no_monitoring", "Is the share of mobile searches tracked anywhere?", "query-autocomplete", True),
+    ],
+)
+def test_holdout10_phrasings(mode: str, text: str, case_id: str, present: bool) -> None:
+    assert _flags(mode, text, case_id) is present
+
+
+def test_a_bulleted_question_without_a_mark_still_asks() -> None:
+    asks = find_questions(load_corpus().case("product-search-ranking"), "- what's live today", None)
+    assert asks and [f.key for f in asks[0].facts] == ["existing_system"]

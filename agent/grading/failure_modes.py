@@ -44,7 +44,10 @@ _SKEW = re.compile(
     r"can\s+|to\s+)?(?:re-?implement\w*|rewrit\w+|re-?comput\w+)"
     r"|\bskew\s+(?:is|will\s+be)\s+(?:fine|ok|okay|acceptable|negligible)"
     r"|\b(?:re-?implement\w*|rewrit\w+|re-?writ\w+|re-?cod\w+)\s+(?:the\s+|those\s+|these\s+)?(?:same\s+)?"
-    r"(?:features?|counters?|aggregates?|feature\s+(?:logic|code)|preprocessing)\b",
+    r"(?:features?|counters?|aggregates?|feature\s+(?:logic|code)|preprocessing)\b"
+    # "the C++ service carries its own implementations of the normalisation and the counters"
+    r"|\b(?:service|server|serving|backend)\b[^.]{0,60}\b(?:its|their) own "
+    r"(?:implementations?|versions?|copies|code)\b",
 )
 _STAGE_WORDS = re.compile(r"\b(?:stage|retrieval|candidate\w*|funnel|pre-?filter\w*)\b")
 """Words of a candidate stage: a sentence that dismisses one ("I'd skip a retrieval stage") plans none."""
@@ -293,7 +296,8 @@ def training_serving_skew(a: Analysis) -> str | None:
 
 _BASELINE_WORDS = re.compile(
     r"\b(?:baseline|heuristic|simple|rules|logistic|popular|formula|benchmark|hand[- ](?:tuned|crafted|written)|"
-    r"starting point|yardstick|current (?:system|score|formula|ranker|model|rules))"
+    r"starting point|yardstick|current (?:system|score|formula|ranker|model|rules)|legacy|"
+    r"(?:as|for) (?:a |the )?(?:comparison|reference point|benchmark))"
 )
 """Words that name a baseline in a clause that dismisses it ("I'd not spend time on the hand-tuned score")."""
 
@@ -424,10 +428,14 @@ def metric_mismatch(a: Analysis) -> str | None:
     return None
 
 
-_HANDOFF_TOPIC = re.compile(r"deploy|serv|infra|production|plumbing|integrat|platform|ops\b")
+_HANDOFF_TOPIC = re.compile(r"deploy|serv|infra|production|plumbing|integrat|platform|ops\b|engineering")
 """What a dismissal hands to another team when it hands off serving."""
 _BUDGET = re.compile(r"\d+\s*(?:ms|milliseconds?|seconds?|s\b|qps|requests?)|p9\d|latency budget|within \d")
 """A latency budget or load the candidate designs to."""
+
+
+_TODAY_SYSTEM = re.compile(r"\b(?:today|currently|right now|at the moment)\b")
+"""A sentence about the system as it runs now."""
 
 
 def serving_sentences(a: Analysis) -> list[int]:
@@ -452,6 +460,8 @@ def serving_sentences(a: Analysis) -> list[int]:
         if idx in internals and not _SERVING_CONTEXT.search(s.kept):
             continue  # "gradient caching", "a smaller key-value cache": model internals, not a serving plan
         kinds = {h.name for h in a.signals.hits if h.step == "serving" and h.sentence == idx}
+        if _TODAY_SYSTEM.search(s.kept) and not kinds & {"fallback", "cache", "scaling"}:
+            continue  # "... and a nightly trie today": today's system played back, not a serving plan
         own_plan = kinds & {"fallback", "cache", "scaling"} or ("mode" in kinds and _BUDGET.search(s.kept))
         if handed_off and not own_plan:
             continue  # deployment handed to another team: only a concrete serving decision of their own counts
@@ -497,7 +507,12 @@ def no_fallback(a: Analysis) -> str | None:
 
 def no_monitoring(a: Analysis) -> str | None:
     """Present when no drift or system-health monitoring is planned."""
-    if a.signals.has("monitoring", "monitor") or a.signals.has("monitoring", "drift"):
+    planned = [
+        h
+        for h in a.signals.get("monitoring", "monitor") + a.signals.get("monitoring", "drift")
+        if not a.sentences[h.sentence].is_question
+    ]  # "what share ... might not be tracked?" asks, not plans
+    if planned:
         return None
     return "No monitoring of data or prediction drift or of system health is planned." + _dismissal_quote(
         a, re.compile(r"monitor|drift|alert")

@@ -59,6 +59,13 @@ _DISMISS = re.compile(
       | (?:is|are|looks?|seems?)\s+convincing\s+enough
       | no\s+(?:a/b|ab|online)(?:\s+(?:tests?|testing|experiments?))?(?=\s*(?:[.;!]|$|needed|required|necessary))
       | they'?(?:d|ll|\s+would|\s+will|\s+can)\s+take\s+it\s+from\s+there | hand\s+(?:it|this|that)\s+(?:off|over)
+      | (?:the\s+|our\s+)?(?:platform|infra\w*|ops|devops|sre|backend|mlops|serving|deployment)\s+team\s+
+            (?:owns|handles|takes\s+care\s+of|does|deals\s+with)\b
+      | hand\s+(?:them|the\s+\w+\s+team)\s+(?:the\s+)?(?:model|artifact|weights|checkpoint)
+      | they'?d\s+wire\s+it\s+up
+      | the\s+rest\s+is\s+(?:just\s+)?(?:standard|plain|boring|routine|normal)?\s*
+            (?:engineering|plumbing|implementation)
+      | (?:don'?t|do\s+not)\s+think\s+(?:an?\s+|the\s+)?[\w\s/-]{1,40}?\s+adds?\s+(?:much|anything|a\s+lot|value)
       | let\s+them\s+(?:integrate|handle|deploy|figure|decide|own) | nor\s+(?:on|for|with|to|any|a|an|the)
       | (?:i'?d|i\s+would|we'?d)\s+resist | we'?ll\s+see\s+how | decide\s+(?:then|later)
       | (?:people|some\s+teams|others|teams)\s+(?:sometimes|often|usually)\s+(?:reach\s+for|use|try|add)

@@ -244,7 +244,7 @@ def _terse_ask(case: Case, sentence: str, message: str, asks_elsewhere: bool) ->
     It must name a fact of the case, carry no number (a number states an assumption), no heading and no
     first person, and either sit next to a real question or contain an interrogative after a comma or "+".
     """
-    norm, whole = normalize(sentence), normalize(message)
+    norm, whole = _BULLET.sub("", normalize(sentence)), normalize(message)
     if any(p.match(norm) for p in (_RELATIVE, _FRONTED_STATEMENT, _PSEUDO_CLEFT)):
         return False  # "what the business wants is more purchases": a statement
     if len(whole.split()) > TERSE_WORDS or _FIRST_PERSON.search(whole) or re.search(r"\d|:", norm):
@@ -256,9 +256,13 @@ def _terse_ask(case: Case, sentence: str, message: str, asks_elsewhere: bool) ->
     return not _STATING.search(norm) and (asks_elsewhere or len(norm.split()) <= 15)
 
 
+_BULLET = re.compile(r"^\s*(?:[-*\u2022>]+|\d{1,2}[.)])\s+")
+"""A list marker in front of a line ("- what's live today", "3) latency?")."""
+
+
 def is_question(sentence: str) -> bool:
     """True when a sentence asks something (a question mark, an interrogative opening or a request)."""
-    text = normalize(sentence)
+    text = _BULLET.sub("", normalize(sentence))
     if _TAG_QUESTION.search(text) and not re.search(r"\d", text) and not _INTERROGATIVE.match(text):
         return False
     if text.endswith("?"):
