@@ -23,7 +23,7 @@ PERSONAS = Path(__file__).resolve().parent / "interviews" / "personas.jsonl"
 HELD_OUT = {name: PERSONAS.with_name(f"{name}.jsonl") for name in HELD_OUT_SPLITS}
 """Split name -> file of the splits kept out of `--split all`."""
 HOLDOUT, HOLDOUT2 = HELD_OUT["holdout"], HELD_OUT["holdout2"]
-UNSEEN = frozenset({"holdout10"})
+UNSEEN = frozenset({"holdout11"})
 """Held-out splits nobody has tuned on: only aggregate rows are printed (per-persona results go to --out)."""
 LEAK_WINDOW = 8
 WARMUP_MESSAGE = "How many users are there? I would train a simple model on the logged data first."

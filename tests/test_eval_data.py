@@ -116,8 +116,8 @@ def test_holdout2_is_its_own_split_kept_out_of_everything_else() -> None:
     assert {p.id for p in interview_eval.select_personas("holdout2")} == fresh
     assert not fresh & {p.id for p in interview_eval.select_personas("all")}
     assert not fresh & {p.id for p in interview_eval.select_personas("holdout")}
-    assert {"holdout10"} == interview_eval.UNSEEN
-    assert "--split holdout10" in interview_eval.holdout_note()
+    assert {"holdout11"} == interview_eval.UNSEEN
+    assert "--split holdout11" in interview_eval.holdout_note()
 
 
 def test_cli_accepts_split_holdout2_for_the_interview_eval_only(capsys: pytest.CaptureFixture[str]) -> None:
