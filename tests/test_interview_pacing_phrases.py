@@ -424,3 +424,32 @@ def test_holdout10_phrasings(mode: str, text: str, case_id: str, present: bool) 
 def test_a_bulleted_question_without_a_mark_still_asks() -> None:
     asks = find_questions(load_corpus().case("product-search-ranking"), "- what's live today", None)
     assert asks and [f.key for f in asks[0].facts] == ["existing_system"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "case_id", "present"),
+    [
+        (
+            "single_stage_at_scale",
+            "No candidate generation at all: retrieval stages throw away good videos. We score all ~50M recently "
+            "watched videos per request on a GPU fleet and take the top 20.",
+            "video-recommendation",
+            True,
+        ),
+        (
+            "data_leakage",
+            "I was going to add each listing's booking count over the full two years as a feature... actually, no, "
+            "scrap that: computed over the whole period it would include the weeks I evaluate on.",
+            "similar-listings",
+            False,
+        ),
+        (
+            "data_leakage",
+            "Feature: each listing's booking count over the whole period, including the test weeks.",
+            "similar-listings",
+            True,
+        ),
+    ],
+)
+def test_holdout10_stage_and_retraction(mode: str, text: str, case_id: str, present: bool) -> None:
+    assert _flags(mode, text, case_id) is present

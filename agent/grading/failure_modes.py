@@ -49,12 +49,17 @@ _SKEW = re.compile(
     r"|\b(?:service|server|serving|backend)\b[^.]{0,60}\b(?:its|their) own "
     r"(?:implementations?|versions?|copies|code)\b",
 )
+_AGAINST_STAGE = re.compile(
+    r"\b(?:stages?|retrieval|candidate generation)\s+(?:\w+\s+){0,2}?(?:throws?\s+away|caps?|limits?|loses?|hurts?)\b"
+)
+"""An argument against having a candidate stage ("retrieval stages throw away good videos", "a retrieval stage caps
+your recall")."""
 _STAGE_WORDS = re.compile(r"\b(?:stage|retrieval|candidate\w*|funnel|pre-?filter\w*)\b")
 """Words of a candidate stage: a sentence that dismisses one ("I'd skip a retrieval stage") plans none."""
 _SINGLE_STAGE = re.compile(
     r"\b(?:scor\w+|rank\w*|run\w*|apply\w*|evaluat\w+|predict\w*|compar\w+|pass\w*)\s+(?:[\w-]+\s+){0,4}"
     r"(?:every(?:\s+(?:one|single))?(?:\s+of\s+(?:the|our|its))?|all(?:\s+the)?|each\s+of\s+the|"
-    r"the\s+(?:whole|entire|full))\s+(?:[\w,-]+\s+){0,3}"
+    r"the\s+(?:whole|entire|full))\s+(?:[\w,~.-]+\s+){0,3}"
     r"(?:videos?|items?|products?|documents?|listings?|images?|events?|posts?|candidates?|catalog(?:ue)?s?|"
     r"corpus|inventory|users?|members?|queries|completions?|pins?|ads?)"
     r"|\bscore\s+everything|\bbrute[- ]force\b|\bfull\s+user[- ](?:by[- ])?item\s+(?:score\s+)?matrix"
@@ -352,7 +357,12 @@ def single_stage_at_scale(a: Analysis) -> str | None:
     """Present only when a heavy model scores the whole catalogue with no candidate stage."""
     idx = _harmful(a, _SINGLE_STAGE)
     cold = set(a.signals.sentences("modeling", ("cold_start",)))
-    refused = {s.index for s in a.sentences if any(c.dismissed and _STAGE_WORDS.search(c.text) for c in s.clauses)}
+    refused = {
+        s.index
+        for s in a.sentences
+        if any((c.dismissed or c.negated) and _STAGE_WORDS.search(c.text) for c in s.clauses)
+        or _AGAINST_STAGE.search(s.kept)
+    }
     staged = [h for h in a.signals.get("modeling", "funnel") if h.sentence not in cold | refused]
     if idx is None or staged:  # a re-ranked popularity list for new users is not the main model's funnel
         return None

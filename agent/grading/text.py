@@ -99,9 +99,13 @@ _NEGATOR = re.compile(
     r"impossible|(?:won'?t|can'?t|doesn'?t|does\s+not|cannot)\s+scale|tells?\s+(?:us\s+)?nothing|says?\s+nothing|"
     r"would\s+look\s+(?:fine|great|good)|misses\s+(?:most|much|the\s+point|the\s+picture)|"
     r"(?:someone|people|teams)\s+(?:always\s+|often\s+|usually\s+)?(?:propose|suggest)s?|"
+    # the reason a leaking idea is dropped: "computed over the whole period it would include the weeks I test on"
+    r"would\s+(?:include|contain|cover|see)\s+(?:the\s+)?(?:weeks?|days?|months?|period|data)\s+(?:i|we)\s+"
+    r"(?:evaluate|test|validate)|"
     # thinking aloud, then taking it back: "I was going to say random, but no", "I nearly said accuracy",
     # "I was about to say a random split, but wait"
-    r"(?:was\s+going\s+to|was\s+about\s+to|was\s+tempted\s+to|nearly|almost|first\s+wanted\s+to)\s+(?:say|said|write|wrote|use|pick|propose))\b",
+    r"(?:was\s+going\s+to|was\s+about\s+to|was\s+tempted\s+to|nearly|almost|first\s+wanted\s+to)\s+"
+    r"(?:say|said|write|wrote|use|pick|propose|add|include|compute|take|put|train|build))\b",
     re.IGNORECASE,
 )
 
