@@ -150,96 +150,7 @@ def test_a_dropping_connection_and_a_closing_line_ends_the_interview(embedder: A
     assert "hear you" not in state.turns[-1].text.lower()
 
 
-# --- grading phrases met in holdout9 ---
-
-
-@pytest.mark.parametrize(
-    ("mode", "text", "present"),
-    [
-        # a retracted idea is not a proposal
-        ("no_baseline", "I was about to say a deep ranker, but I'd start with a popularity baseline.", False),
-        # a dismissed baseline in plain words
-        ("no_baseline", "I'd not spend time on the hand-tuned score; I'd go straight to a two-tower model.", True),
-        # 'recurrent model' is not a dismissed 'current model'
-        (
-            "no_baseline",
-            "The rules are the bar. Then boosted trees, picked over a recurrent model, because it is cheaper.",
-            False,
-        ),
-        # a replay for offline evaluation does not answer the feedback loop
-        ("feedback_loop_ignored", "Offline we evaluate with counterfactual replay on logged impressions.", True),
-        (
-            "feedback_loop_ignored",
-            "The ranker only learns from what it shows, so I keep a 1% exploration slice and correct with "
-            "counterfactual weights.",
-            False,
-        ),
-    ],
-)
-def test_holdout9_phrasings(mode: str, text: str, present: bool) -> None:
-    assert _flags(mode, text) is present
-
-
-@pytest.mark.parametrize(
-    ("mode", "text", "present"),
-    [
-        # offline evaluation waved away, even with today's MAE quoted in the play-back
-        (
-            "no_offline_metrics",
-            "Today the formula has an MAE of 7.5 minutes. Evaluation: I wouldn't spend time on offline numbers; "
-            "they're vanity. Straight to an A/B test on late rate.",
-            True,
-        ),
-        # praising the offline number while skipping the A/B test is not waving offline evaluation away
-        (
-            "no_offline_metrics",
-            "Hit rate at 12 on held-out sessions. An A/B test takes two weeks and the offline hit rate is enough.",
-            False,
-        ),
-        # a metric named after the remark takes it back
-        (
-            "no_offline_metrics",
-            "I don't care about offline metrics much. That said, I'd check MAE on the last month before launch.",
-            False,
-        ),
-        # a feature store named only as the option passed over does not share the features
-        (
-            "training_serving_skew",
-            "The backend team re-implements the same features in the Go service. That is quicker than waiting "
-            "for the feature store migration.",
-            True,
-        ),
-        (
-            "training_serving_skew",
-            "The backend team re-implements the features in the Go service, reading from the feature store.",
-            False,
-        ),
-    ],
-)
-def test_waved_away_and_passed_over(mode: str, text: str, present: bool) -> None:
-    assert _flags(mode, text) is present
-
-
-@pytest.mark.parametrize(
-    ("mode", "text", "case_id", "present"),
-    [
-        (
-            "no_business_objective",
-            "Is this mainly a legal requirement, or about how people feel?",
-            "street-view-blurring",
-            False,
-        ),
-        (
-            "no_business_objective",
-            "A miss is the expensive error, so I'll tune for recall.",
-            "street-view-blurring",
-            False,
-        ),
-        ("no_business_objective", "I'll tune the detector for recall.", "street-view-blurring", True),
-    ],
-)
-def test_business_stakes_in_plain_words(mode: str, text: str, case_id: str, present: bool) -> None:
-    assert _flags(mode, text, case_id) is present
+# --- grading: self-answered questions, fallbacks, headings (the phrase table GRADER_PHRASES is at the end) ---
 
 
 def test_what_the_model_learns_from_is_its_label() -> None:
@@ -356,100 +267,156 @@ def test_ok_done_after_a_thin_answer_is_not_called_off_topic(embedder: Any) -> N
     assert state.turns[-2].move != "off_topic"
 
 
-@pytest.mark.parametrize(
-    ("mode", "text", "present"),
-    [
-        (
-            "vague_ml_framing",
-            "Framing: regression from the order, the restaurant and the time of day to the minutes from placing the "
-            "order to delivery; the label is delivered minus placed.",
-            False,
-        ),
-        (
-            "vague_ml_framing",
-            "The input is the viewed listing, out comes an ordered set of 12 listings, and the label is a booking. "
-            "So it's retrieval followed by ranking.",
-            False,
-        ),
-        ("no_data_plan", "Data: two years of orders with the stage timestamps, split by time for training.", False),
-        ("no_data_plan", "Data: I'd use good features for training.", True),
-    ],
-)
-def test_framing_and_data_in_plain_words(mode: str, text: str, present: bool) -> None:
-    assert _flags(mode, text, "eta-prediction") is present
-
-
-@pytest.mark.parametrize(
-    ("mode", "text", "case_id", "present"),
-    [
-        (
-            "no_baseline",
-            "The current score: legacy, hand-tuned, not worth keeping even as a comparison. Then a cross-encoder.",
-            "product-search-ranking",
-            True,
-        ),
-        (
-            "ignores_serving",
-            "Serving: honestly the platform team owns deployment. I'd hand them the model artifact.",
-            "product-search-ranking",
-            True,
-        ),
-        (
-            "ignores_serving",
-            "Roughly 26k calls a second and a nightly trie today. Offline MRR, online an A/B test. The rest is "
-            "standard engineering.",
-            "query-autocomplete",
-            True,
-        ),
-        (
-            "no_online_metrics",
-            "Offline precision-recall curves. I don't think a controlled experiment adds much here.",
-            "harmful-content-detection",
-            True,
-        ),
-        (
-            "training_serving_skew",
-            "Training features come from a Spark job; the C++ integrity service carries its own implementations of "
-            "the text normalisation and the author counters.",
-            "harmful-content-detection",
-            True,
-        ),
-        ("no_monitoring", "Is the share of mobile searches tracked anywhere?", "query-autocomplete", True),
-    ],
-)
-def test_holdout10_phrasings(mode: str, text: str, case_id: str, present: bool) -> None:
-    assert _flags(mode, text, case_id) is present
-
-
 def test_a_bulleted_question_without_a_mark_still_asks() -> None:
     asks = find_questions(load_corpus().case("product-search-ranking"), "- what's live today", None)
     assert asks and [f.key for f in asks[0].facts] == ["existing_system"]
 
 
-@pytest.mark.parametrize(
-    ("mode", "text", "case_id", "present"),
-    [
-        (
-            "single_stage_at_scale",
-            "No candidate generation at all: retrieval stages throw away good videos. We score all ~50M recently "
-            "watched videos per request on a GPU fleet and take the top 20.",
-            "video-recommendation",
-            True,
-        ),
-        (
-            "data_leakage",
-            "I was going to add each listing's booking count over the full two years as a feature... actually, no, "
-            "scrap that: computed over the whole period it would include the weeks I evaluate on.",
-            "similar-listings",
-            False,
-        ),
-        (
-            "data_leakage",
-            "Feature: each listing's booking count over the whole period, including the test weeks.",
-            "similar-listings",
-            True,
-        ),
-    ],
-)
-def test_holdout10_stage_and_retraction(mode: str, text: str, case_id: str, present: bool) -> None:
+GRADER_PHRASES = [
+    ("no_baseline", "I was about to say a deep ranker, but I'd start with a popularity baseline.", "news-feed", False),
+    (
+        "no_baseline",
+        "I'd not spend time on the hand-tuned score; I'd go straight to a two-tower model.",
+        "news-feed",
+        True,
+    ),
+    (
+        "no_baseline",
+        "The rules are the bar. Then boosted trees, picked over a recurrent model, because it is cheaper.",
+        "news-feed",
+        False,
+    ),
+    (
+        "feedback_loop_ignored",
+        "Offline we evaluate with counterfactual replay on logged impressions.",
+        "news-feed",
+        True,
+    ),
+    (
+        "feedback_loop_ignored",
+        "The ranker only learns from what it shows, so I keep a 1% exploration slice and correct with "
+        "counterfactual weights.",
+        "news-feed",
+        False,
+    ),
+    (
+        "no_offline_metrics",
+        "Today the formula has an MAE of 7.5 minutes. Evaluation: I wouldn't spend time on offline numbers; "
+        "they're vanity. Straight to an A/B test on late rate.",
+        "news-feed",
+        True,
+    ),
+    (
+        "no_offline_metrics",
+        "Hit rate at 12 on held-out sessions. An A/B test takes two weeks and the offline hit rate is enough.",
+        "news-feed",
+        False,
+    ),
+    (
+        "no_offline_metrics",
+        "I don't care about offline metrics much. That said, I'd check MAE on the last month before launch.",
+        "news-feed",
+        False,
+    ),
+    (
+        "training_serving_skew",
+        "The backend team re-implements the same features in the Go service. That is quicker than waiting "
+        "for the feature store migration.",
+        "news-feed",
+        True,
+    ),
+    (
+        "training_serving_skew",
+        "The backend team re-implements the features in the Go service, reading from the feature store.",
+        "news-feed",
+        False,
+    ),
+    (
+        "no_business_objective",
+        "Is this mainly a legal requirement, or about how people feel?",
+        "street-view-blurring",
+        False,
+    ),
+    ("no_business_objective", "A miss is the expensive error, so I'll tune for recall.", "street-view-blurring", False),
+    ("no_business_objective", "I'll tune the detector for recall.", "street-view-blurring", True),
+    (
+        "vague_ml_framing",
+        "Framing: regression from the order, the restaurant and the time of day to the minutes from placing the "
+        "order to delivery; the label is delivered minus placed.",
+        "eta-prediction",
+        False,
+    ),
+    (
+        "vague_ml_framing",
+        "The input is the viewed listing, out comes an ordered set of 12 listings, and the label is a booking. "
+        "So it's retrieval followed by ranking.",
+        "eta-prediction",
+        False,
+    ),
+    (
+        "no_data_plan",
+        "Data: two years of orders with the stage timestamps, split by time for training.",
+        "eta-prediction",
+        False,
+    ),
+    ("no_data_plan", "Data: I'd use good features for training.", "eta-prediction", True),
+    (
+        "no_baseline",
+        "The current score: legacy, hand-tuned, not worth keeping even as a comparison. Then a cross-encoder.",
+        "product-search-ranking",
+        True,
+    ),
+    (
+        "ignores_serving",
+        "Serving: honestly the platform team owns deployment. I'd hand them the model artifact.",
+        "product-search-ranking",
+        True,
+    ),
+    (
+        "ignores_serving",
+        "Roughly 26k calls a second and a nightly trie today. Offline MRR, online an A/B test. The rest is "
+        "standard engineering.",
+        "query-autocomplete",
+        True,
+    ),
+    (
+        "no_online_metrics",
+        "Offline precision-recall curves. I don't think a controlled experiment adds much here.",
+        "harmful-content-detection",
+        True,
+    ),
+    (
+        "training_serving_skew",
+        "Training features come from a Spark job; the C++ integrity service carries its own implementations of "
+        "the text normalisation and the author counters.",
+        "harmful-content-detection",
+        True,
+    ),
+    ("no_monitoring", "Is the share of mobile searches tracked anywhere?", "query-autocomplete", True),
+    (
+        "single_stage_at_scale",
+        "No candidate generation at all: retrieval stages throw away good videos. We score all ~50M recently "
+        "watched videos per request on a GPU fleet and take the top 20.",
+        "video-recommendation",
+        True,
+    ),
+    (
+        "data_leakage",
+        "I was going to add each listing's booking count over the full two years as a feature... actually, no, "
+        "scrap that: computed over the whole period it would include the weeks I evaluate on.",
+        "similar-listings",
+        False,
+    ),
+    (
+        "data_leakage",
+        "Feature: each listing's booking count over the whole period, including the test weeks.",
+        "similar-listings",
+        True,
+    ),
+]
+"""(mode, text, case, present): phrasings met in holdout9 and holdout10 that the grader's detectors must read."""
+
+
+@pytest.mark.parametrize(("mode", "text", "case_id", "present"), GRADER_PHRASES)
+def test_grader_phrases(mode: str, text: str, case_id: str, present: bool) -> None:
     assert _flags(mode, text, case_id) is present
