@@ -12,6 +12,7 @@ from agent.interview.analyse import _closing, _heads
 from agent.interview.engine import start, step
 from agent.interview.messages import is_connection_check
 from agent.interview.questions import find_questions, is_question
+from agent.interview.respond import _as_noun
 from agent.interview.sides import other_side, sides, weighs_both_sides
 from agent.interview.state import InterviewState
 from evals.interview_eval import select_personas
@@ -420,3 +421,12 @@ GRADER_PHRASES = [
 @pytest.mark.parametrize(("mode", "text", "case_id", "present"), GRADER_PHRASES)
 def test_grader_phrases(mode: str, text: str, case_id: str, present: bool) -> None:
     assert _flags(mode, text, case_id) is present
+
+
+def test_every_trade_off_side_reads_on_its_own() -> None:
+    """A trade-off side is a whole phrase ("Why not {side} instead?"), not "after" or "Exact" from an elliptic title."""
+    for case in load_corpus().cases.values():
+        for t in case.tradeoffs:
+            for side in sides(t):
+                noun = _as_noun(side)
+                assert len(noun.split()) >= 2 or noun != side or side.lower().endswith("s"), (case.id, t.title, side)
