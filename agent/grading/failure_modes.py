@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from agent.grading.analysis import Analysis
 from agent.grading.scorecard import FailureModeFinding
-from agent.grading.text import Sentence, normalize
+from agent.grading.text import TODAY, Sentence, normalize
 from knowledge.corpus import Corpus
 from knowledge.ids import FAILURE_MODES, applicable_failure_modes
 
@@ -379,7 +379,7 @@ def cold_start_ignored(a: Analysis) -> str | None:
 
 
 _OFFLINE_DISMISSED = re.compile(
-    r"\b(?:skip(?:ping)?|(?:would\s*n[o']t|wouldn'?t|won'?t|don'?t|do\s+not|not)\s+(?:spend\s+(?:much\s+)?time\s+on|bother\s+with|"
+    r"\b(?:skip(?:ping)?|(?:wouldn'?t|would\s+not|won'?t|don'?t|do\s+not|not)\s+(?:spend\s+(?:much\s+)?time\s+on|bother\s+with|"
     r"look\s+at|need|care\s+about|trust)|no\s+(?:point|need)\s+(?:in|for))\s+(?:\w+\s+){0,2}?(?:offline|metrics|numbers)\b"
     r"|\b(?:offline|metrics?|numbers)\b[^.;]{0,40}\bvanity\b"
 )
@@ -444,10 +444,6 @@ _BUDGET = re.compile(r"\d+\s*(?:ms|milliseconds?|seconds?|s\b|qps|requests?)|p9\
 """A latency budget or load the candidate designs to."""
 
 
-_TODAY_SYSTEM = re.compile(r"\b(?:today|currently|right now|at the moment)\b")
-"""A sentence about the system as it runs now."""
-
-
 def serving_sentences(a: Analysis) -> list[int]:
     """Sentences that plan how predictions are served (the evidence against ignores_serving).
 
@@ -470,7 +466,7 @@ def serving_sentences(a: Analysis) -> list[int]:
         if idx in internals and not _SERVING_CONTEXT.search(s.kept):
             continue  # "gradient caching", "a smaller key-value cache": model internals, not a serving plan
         kinds = {h.name for h in a.signals.hits if h.step == "serving" and h.sentence == idx}
-        if _TODAY_SYSTEM.search(s.kept) and not kinds & {"fallback", "cache", "scaling"}:
+        if TODAY.search(s.kept) and not kinds & {"fallback", "cache", "scaling"}:
             continue  # "... and a nightly trie today": today's system played back, not a serving plan
         own_plan = kinds & {"fallback", "cache", "scaling"} or ("mode" in kinds and _BUDGET.search(s.kept))
         if handed_off and not own_plan:
@@ -588,9 +584,8 @@ def tradeoff_sentences(a: Analysis) -> list[int]:
             continue
         if reason.search(text) or _reason_follows(body[i + 1 : i + 1 + _REASON_REACH], compare):
             found.append(s.index)  # the reason may come after the choice: "I'm going with tiles. Because ..."
-    for i, s in enumerate(
-        body
-    ):  # an alternative and a reason in one clause pair, in plain words the patterns above miss
+    # an alternative and a reason in one clause pair, in plain words the patterns above miss
+    for i, s in enumerate(body):
         text = normalize(s.text)
         plain = bool(_PLAIN_ALTERNATIVE.search(text) and _PLAIN_REASON.search(text))
         if s.index not in found and (plain or _self_answered_why_not(text, body[i + 1 : i + 2])):

@@ -110,6 +110,10 @@ _NEGATOR = re.compile(
 )
 
 
+TODAY = re.compile(r"\b(?:today|right now|currently|at the moment|at present)\b")
+"""Words that place a sentence in the system as it runs now ("a nightly trie today"), not in the design."""
+
+
 @dataclass(frozen=True)
 class Clause:
     """A part of a sentence between commas, semicolons or joining words."""
@@ -345,6 +349,7 @@ def split_sentences(text: str, max_sentences: int = 2_000) -> list[Sentence]:
 
 __all__ = [
     "MAX_CHARS",
+    "TODAY",
     "Clause",
     "Sentence",
     "normalize",

@@ -9,7 +9,7 @@ from agent.grading import analysis as grading_analysis
 from agent.grading.coverage import GENERIC_CUES, Embedder, cue_pattern
 from agent.grading.failure_modes import DETECTORS, tradeoff_sentences
 from agent.grading.injection import find_injection
-from agent.grading.text import lower_first, normalize, numbers_in, strip_markup
+from agent.grading.text import TODAY, lower_first, normalize, numbers_in, strip_markup
 from agent.interview import messages
 from agent.interview.bank import probe_ranking
 from agent.interview.questions import Question, content_words, find_questions, is_question
@@ -150,7 +150,6 @@ def _heads(text: str) -> list[str]:
     return steps
 
 
-_TODAY_WORDS = re.compile(r"\b(?:today|right now|currently|at the moment|at present)\b")
 """Today's system being played back (narrower than questions._TODAY: a bare 'now' opens new work, not a recap)."""
 
 
@@ -164,7 +163,7 @@ def _recap_sentences(state: InterviewState, ga: grading_analysis.Analysis) -> se
     out: set[int] = set()
     for sentence in ga.sentences:
         said = set(numbers_in(sentence.text))
-        if (said and said <= told) or (told and _TODAY_WORDS.search(sentence.kept)):
+        if (said and said <= told) or (told and TODAY.search(sentence.kept)):
             out.add(sentence.index)
     return out
 

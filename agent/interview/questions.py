@@ -234,6 +234,8 @@ _STATING = re.compile(
     r"\b(?:is|are|was|were|be|matters?|should|must|needs?|will|would|can|could|dominates?|comes?|goes?|drives?|"
     r"seems?|looks?|means?|sounds?|makes?|has|have|wins?|beats?|works?|fits?|helps?)\b"
 )
+_BULLET = re.compile(r"^\s*(?:[-*\u2022>]+|\d{1,2}[.)])\s+")
+"""A list marker in front of a line ("- what's live today", "3) latency?")."""
 TERSE_WORDS = 30
 """A message this short, with no first person, may ask in bare fragments ("qps for the eta calls + latency")."""
 
@@ -249,15 +251,11 @@ def _terse_ask(case: Case, sentence: str, message: str, asks_elsewhere: bool) ->
         return False  # "what the business wants is more purchases": a statement
     if len(whole.split()) > TERSE_WORDS or _FIRST_PERSON.search(whole) or re.search(r"\d|:", norm):
         return False
-    if not any(h.how == "pattern" for h in _pattern_hits(case, norm)) and not _INNER_ASK.search(norm):
-        return False
     if _INNER_ASK.search(norm):
         return True
+    if not any(h.how == "pattern" for h in _pattern_hits(case, norm)):
+        return False
     return not _STATING.search(norm) and (asks_elsewhere or len(norm.split()) <= 15)
-
-
-_BULLET = re.compile(r"^\s*(?:[-*\u2022>]+|\d{1,2}[.)])\s+")
-"""A list marker in front of a line ("- what's live today", "3) latency?")."""
 
 
 def is_question(sentence: str) -> bool:
@@ -586,6 +584,8 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\bhow\s+(?:quickly|fast|soon|long)\b.{0,50}\b(?:findable|searchable|indexed|visible|"
             r"reach\s+the\s+(?:page|index|results)|show\s+up\s+in\s+(?:search|results))"
+            r"|\bhow\s+(?:quickly|fast|soon)\b.{0,60}\b(?:turn\s+up|go\s+stale|be\s+reflected|get\s+stale|"
+            r"(?:stock|prices?|inventory|availability)\s+(?:and\s+\w+\s+)?(?:move|change))\b"
         ),
     ),
     (
@@ -601,24 +601,12 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "qps",
         re.compile(
             r"\bhow\s+often\s+do\s+(?:they|users|people|members|viewers|customers)\s+(?:open|visit|load|use|check)\b"
-        ),
-    ),
-    ("latency", re.compile(r"\bhow\s+long\s+(?:may|can|could)\s+we\s+(?:hold|delay|keep)\b")),
-    (
-        "qps",
-        re.compile(
-            r"\bhow\s+(?:many|much)\s+(?:[\w-]+\s+){4,5}?(?:per|a|each)\s+(?:second|sec)\b"
+            r"|\bhow\s+(?:many|much)\s+(?:[\w-]+\s+){4,5}?(?:per|a|each)\s+(?:second|sec)\b"
             r"|\b[\w-]+\s+(?:loads|views|calls|requests|predictions|searches|queries|openings|lookups)\s+per\s+"
             r"(?:second|sec)\b|\bhow\s+many\s+[\w-]+\s+(?:calls|requests|queries)\s+does\s+that\s+turn\s+into\b"
         ),
     ),
-    (
-        "freshness",
-        re.compile(
-            r"\bhow\s+(?:quickly|fast|soon)\b.{0,60}\b(?:turn\s+up|go\s+stale|be\s+reflected|get\s+stale|"
-            r"(?:stock|prices?|inventory|availability)\s+(?:and\s+\w+\s+)?(?:move|change))\b"
-        ),
-    ),
+    ("latency", re.compile(r"\bhow\s+long\s+(?:may|can|could)\s+we\s+(?:hold|delay|keep)\b")),
     (
         "labels",
         re.compile(
